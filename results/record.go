@@ -1,0 +1,101 @@
+// Package results holds hallu's one record type, the JSONL stream that every
+// stage reads and writes, and the aggregation that turns records into the
+// leaderboard's rates.
+package results
+
+import (
+	"time"
+)
+
+// SchemaVersion is written into every record. Readers accept records whose
+// schema is <= SchemaVersion; a newer schema is an error, not a guess.
+const SchemaVersion = 1
+
+// Record is a single document's journey through the pipeline. generate fills
+// the generation fields; score copies the record and adds Judgment. Keeping one
+// type (as vegeta keeps one Result) lets every reporter read every stage's
+// output.
+type Record struct {
+	Schema int `json:"schema"`
+
+	DocID   string `json:"doc_id"`
+	Dataset string `json:"dataset,omitempty"` // source-dataset label of the document, if any
+	// Source is the document text. It travels with the record so that
+	// `generate | score` needs no second pass over the dataset.
+	Source string `json:"source,omitempty"`
+
+	Model      string `json:"model"`
+	Endpoint   string `json:"endpoint,omitempty"`
+	PromptHash string `json:"prompt_hash,omitempty"`
+
+	Summary      string  `json:"summary"`
+	Raw          string  `json:"raw,omitempty"` // model output before <think> stripping, when different
+	FinishReason string  `json:"finish_reason,omitempty"`
+	LatencyMS    float64 `json:"latency_ms,omitempty"`
+	TTFTMS       float64 `json:"ttft_ms,omitempty"` // time to first token, streaming only
+	Usage        *Usage  `json:"usage,omitempty"`
+	Attempts     int     `json:"attempts,omitempty"`
+	Error        *Error  `json:"error,omitempty"`
+
+	StartedAt time.Time `json:"started_at,omitzero"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+
+	// Injected lists deliberate errors a reference model (builtin:corrupt)
+	// put into this summary; empty for real models. It lets a scorer's
+	// sensitivity be checked against known answers.
+	Injected []Injection `json:"injected,omitempty"`
+
+	Judgment *Judgment `json:"judgment,omitempty"`
+}
+
+// Usage is token accounting as reported by the endpoint.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// Error classes. A class says what a user can do about it; the message keeps
+// the detail.
+const (
+	ErrClassRateLimit  = "rate_limit"  // 429 after all retries
+	ErrClassServer     = "server"      // 5xx after all retries
+	ErrClassTimeout    = "timeout"     // per-request timeout after all retries
+	ErrClassConnection = "connection"  // reset/refused after all retries
+	ErrClassBadRequest = "bad_request" // 400, e.g. context too long
+	ErrClassAuth       = "auth"        // 401/403
+	ErrClassNotFound   = "not_found"   // 404, e.g. unknown model
+	ErrClassProtocol   = "protocol"    // malformed reply, stream cut short
+	ErrClassCanceled   = "canceled"    // run interrupted before an answer
+	ErrClassScorer     = "scorer"      // the scorer failed on this record
+	ErrClassOther      = "other"
+)
+
+// Error is a failure recorded in place of a result. A record with an error is
+// never turned into a score.
+type Error struct {
+	Class   string `json:"class"`
+	Message string `json:"message"`
+}
+
+// Injection describes one deliberate corruption.
+type Injection struct {
+	Kind     string `json:"kind"` // number, name, place, negation, date
+	Original string `json:"original"`
+	Replaced string `json:"replaced"`
+}
+
+// Judgment is a scorer's verdict on (Source, Summary).
+type Judgment struct {
+	Scorer  string `json:"scorer"`
+	Version string `json:"scorer_version,omitempty"`
+	// Score is in [0,1]; >= ConsistentThreshold means consistent. Nil when the
+	// scorer failed (see Error) or the summary was not judged because it was
+	// invalid.
+	Score       *float64  `json:"score,omitempty"`
+	Explanation string    `json:"explanation,omitempty"`
+	Error       *Error    `json:"error,omitempty"`
+	At          time.Time `json:"at,omitzero"`
+}
+
+// ConsistentThreshold is HHEM's decision boundary, used for every scorer.
+const ConsistentThreshold = 0.5
