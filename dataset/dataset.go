@@ -1,6 +1,13 @@
 // Package dataset streams summarization documents from files or the embedded
 // sample. Formats register themselves by name, as image formats do, so a new
 // format is one file with an init function.
+//
+// Open takes a spec: "builtin", a .csv or .jsonl file (optionally .gz),
+// FORMAT:PATH, or "-" for standard input. Every format applies the same
+// checks: an id and a non-empty text, valid UTF-8, a size limit
+// (Options.MaxBytes), and ids unique within the file. A record failing one comes back as
+// a *RecordError naming the file and line; the caller may skip it and call
+// Next again. Limit and Shard wrap any Source.
 package dataset
 
 import (
@@ -27,8 +34,11 @@ type Source interface {
 
 // Options tune how a source is read.
 type Options struct {
-	// IDField and TextField name the JSONL fields (default "id", "text");
-	// DatasetField names the optional label field (default "dataset").
+	// IDField and TextField name the JSONL fields or CSV columns (default
+	// "id" for JSONL and "article_id" for CSV, each also accepting the
+	// other; "text"); DatasetField names the optional label (default
+	// "dataset"). CSV column names match case-insensitively, JSONL field
+	// names exactly. A name set here replaces the defaults, aliases included.
 	IDField, TextField, DatasetField string
 	// MaxBytes rejects documents whose text is larger (0 = DefaultMaxBytes).
 	MaxBytes int

@@ -59,22 +59,35 @@ func Decode(b []byte) (*Record, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("not a hallu record: %w", err)
 	}
-	switch {
-	case rec.Schema == 0:
-		return nil, errors.New(`not a hallu record: no "schema" field`)
-	case rec.Schema > SchemaVersion:
-		return nil, fmt.Errorf("record schema %d is newer than this hallu understands (%d); upgrade hallu", rec.Schema, SchemaVersion)
-	case rec.Schema < 0:
-		return nil, fmt.Errorf("invalid schema %d", rec.Schema)
-	case rec.DocID == "":
-		return nil, errors.New(`record has no "doc_id"`)
-	case rec.Model == "":
-		return nil, errors.New(`record has no "model"`)
+	var score *float64
+	if rec.Judgment != nil {
+		score = rec.Judgment.Score
 	}
-	if j := rec.Judgment; j != nil && j.Score != nil && (*j.Score < 0 || *j.Score > 1 || *j.Score != *j.Score) {
-		return nil, fmt.Errorf("judgment score %v is outside [0,1]", *j.Score)
+	if err := checkRecord(rec.Schema, rec.DocID, rec.Model, score); err != nil {
+		return nil, err
 	}
 	return &rec, nil
+}
+
+// checkRecord holds the checks every reader of records applies, so that the
+// report's lighter decoder rejects what Decode rejects in the fields both read.
+func checkRecord(schema int, docID, model string, score *float64) error {
+	switch {
+	case schema == 0:
+		return errors.New(`not a hallu record: no "schema" field`)
+	case schema > SchemaVersion:
+		return fmt.Errorf("record schema %d is newer than this hallu understands (%d); upgrade hallu", schema, SchemaVersion)
+	case schema < 0:
+		return fmt.Errorf("invalid schema %d", schema)
+	case docID == "":
+		return errors.New(`record has no "doc_id"`)
+	case model == "":
+		return errors.New(`record has no "model"`)
+	}
+	if score != nil && (*score < 0 || *score > 1 || *score != *score) {
+		return fmt.Errorf("judgment score %v is outside [0,1]", *score)
+	}
+	return nil
 }
 
 // Key identifies a record within a result stream: one record per model and

@@ -1,0 +1,178 @@
+package dataset
+
+import (
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// BuiltinSpec names the embedded sample dataset.
+const BuiltinSpec = "builtin"
+
+// extAliases maps other common spellings onto registered format names;
+// ".json" is read as JSON Lines, which is what such files usually are here.
+var extAliases = map[string]string{"json": "jsonl", "ndjson": "jsonl"}
+
+// Open opens a dataset by spec:
+//
+//	builtin            the embedded sample: 62 short fictional news articles
+//	docs.csv           format from the extension: .csv, .jsonl, .json, .ndjson,
+//	                   each optionally followed by .gz (read through gzip)
+//	jsonl:docs.txt     FORMAT:PATH forces a format
+//	-  or  csv:-       standard input (an extension-less "-" is read as JSONL)
+//
+// A prefix before ':' counts as a format only when it is a plain word of two
+// or more letters or digits, so "./a:b.csv" and "C:\docs.csv" are paths.
+func Open(spec string, opts Options) (Source, error) {
+	format, path, err := resolve(spec)
+	if err != nil {
+		return nil, err
+	}
+	if format == BuiltinSpec {
+		return openBuiltin(opts)
+	}
+	f, err := lookupFormat(format)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %q: %w", spec, err)
+	}
+	rc, err := openPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return f(rc, path, opts)
+}
+
+// resolve splits a spec into a format name and a path ("" for builtin).
+func resolve(spec string) (format, path string, err error) {
+	if spec == BuiltinSpec {
+		return BuiltinSpec, "", nil
+	}
+	if spec == "" {
+		return "", "", fmt.Errorf("dataset: empty spec; want %q, a .csv or .jsonl file, FORMAT:PATH, or - for stdin", BuiltinSpec)
+	}
+	if i := strings.IndexByte(spec, ':'); i >= 2 && isWord(spec[:i]) {
+		format, path = strings.ToLower(spec[:i]), spec[i+1:]
+		if path == "" {
+			return "", "", fmt.Errorf("dataset %q: no path after %q", spec, format+":")
+		}
+	} else {
+		path = spec
+		if path == "-" {
+			format = "jsonl"
+		} else if format = extFormat(path); format == "" {
+			return "", "", fmt.Errorf("dataset %q: cannot tell the format from the file name; write csv:%s or jsonl:%s", spec, spec, spec)
+		}
+	}
+	if a, ok := extAliases[format]; ok {
+		format = a
+	}
+	return format, path, nil
+}
+
+func isWord(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// extFormat is the format named by a path's extension, looking through .gz.
+func extFormat(path string) string {
+	p := strings.ToLower(path)
+	p = strings.TrimSuffix(p, ".gz")
+	return strings.TrimPrefix(filepath.Ext(p), ".")
+}
+
+// openPath opens a file or stdin, decompressing .gz files on the fly.
+func openPath(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), nil // stdin belongs to the process, not to us
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	if !strings.HasSuffix(strings.ToLower(path), ".gz") {
+		return f, nil
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dataset %s: %w", path, err)
+	}
+	return gzipFile{zr, f}, nil
+}
+
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+}
+
+func (g gzipFile) Close() error {
+	err := g.Reader.Close()
+	if cerr := g.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Info describes a dataset for a run manifest, so a result can be traced to
+// the exact bytes it came from.
+type Info struct {
+	Spec   string `json:"spec"`
+	Format string `json:"format"`
+	Path   string `json:"path,omitempty"`   // empty for the builtin sample
+	SHA256 string `json:"sha256,omitempty"` // of the file as stored (compressed, if .gz); empty for stdin
+	Bytes  int64  `json:"bytes,omitempty"`
+}
+
+// Describe resolves spec and hashes its bytes. Standard input cannot be
+// read twice, so for "-" it returns an Info without a hash and no error.
+func Describe(spec string) (Info, error) {
+	format, path, err := resolve(spec)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{Spec: spec, Format: format, Path: path}
+	if path == "-" {
+		return info, nil
+	}
+	var r io.Reader
+	if format == BuiltinSpec {
+		r = strings.NewReader(builtinData)
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return Info{}, fmt.Errorf("dataset: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, r) // streams: the file is never held whole
+	if err != nil {
+		return Info{}, fmt.Errorf("dataset %s: hashing: %w", path, err)
+	}
+	info.SHA256, info.Bytes = hex.EncodeToString(h.Sum(nil)), n
+	return info, nil
+}
+
+// Fingerprint returns the hex SHA-256 of the bytes spec names (for builtin,
+// of the embedded file). It fails for stdin, which cannot be read twice.
+func Fingerprint(spec string) (string, error) {
+	info, err := Describe(spec)
+	if err != nil {
+		return "", err
+	}
+	if info.SHA256 == "" {
+		return "", fmt.Errorf("dataset %q: cannot fingerprint standard input", spec)
+	}
+	return info.SHA256, nil
+}

@@ -1,0 +1,104 @@
+package eval
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestProgressLogLines(t *testing.T) {
+	var buf lockedBuffer
+	assert.False(t, IsTerminal(&buf))
+	p := newProgress(&buf, 10, 10*time.Millisecond)
+	_, isLog := p.(*logProgress)
+	require.True(t, isLog, "a non-terminal writer gets log lines, not a bar")
+	p.skip()
+	p.record(false)
+	p.record(true)
+	time.Sleep(30 * time.Millisecond)
+	p.finish()
+	p.finish() // idempotent
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 2, "periodic lines plus a final one")
+	last := lines[len(lines)-1]
+	assert.Contains(t, last, "1 done, 1 failed, 1 already done of 10")
+	assert.Contains(t, last, "docs/s")
+	assert.Contains(t, last, "ETA")
+}
+
+func TestProgressDuringRun(t *testing.T) {
+	srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
+		time.Sleep(10 * time.Millisecond)
+		genOK(w, q)
+	})
+	cfg := genConfig(srv)
+	cfg.Concurrency = 1
+	var buf lockedBuffer
+	cfg.Progress = &buf
+	cfg.ProgressInterval = 5 * time.Millisecond
+	cfg.Total = 5
+	_, _, err := genRun(t, context.Background(), cfg, &genSource{n: 5})
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), "generate: 5 done, 0 failed of 5")
+}
+
+func TestProgressNil(t *testing.T) {
+	p := newProgress(nil, 0, 0)
+	p.record(true)
+	p.finish()
+	assert.IsType(t, nopProgress{}, p)
+}
+
+func TestProgressBar(t *testing.T) {
+	var buf lockedBuffer
+	for _, total := range []int{3, 0} { // known total, and a spinner
+		p := newBarProgress(&buf, total)
+		p.skip()
+		p.record(false)
+		p.record(true)
+		p.finish()
+		assert.Contains(t, buf.String(), "generate (1 failed)")
+		assert.Equal(t, 1, p.failed)
+		assert.Equal(t, 1, p.skipped)
+	}
+}
+
+func TestScrubRemovesCredentials(t *testing.T) {
+	g, err := NewGenerator(Config{Endpoint: "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz", Model: "m", APIKey: "sk-abc"})
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9/v1", g.endpoint)
+	for _, msg := range []string{
+		`Post "http://alice:***@127.0.0.1:9/v1/chat/completions": connection refused`,
+		`Post "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz": bad, key sk-abc`,
+	} {
+		got := g.scrub(msg)
+		assert.NotContains(t, got, "alice")
+		assert.NotContains(t, got, "hunter2")
+		assert.NotContains(t, got, "zzz")
+		assert.NotContains(t, got, "sk-abc")
+	}
+}
