@@ -55,6 +55,11 @@ func WriteManifest(dir string, m *Manifest) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	// CreateTemp makes the file 0600; a manifest is meant to be shared.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err

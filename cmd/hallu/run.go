@@ -75,6 +75,11 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		prompt = string(b)
 	}
+	for _, f := range c.Report.Formats {
+		if _, err := results.LookupReporter(f); err != nil {
+			return exitCode(2, fmt.Errorf("report.formats: %w", err))
+		}
+	}
 	// Open the scorer first: a configuration that cannot score should fail
 	// before any model is asked for anything.
 	sc, err := c.openScorer(ctx, stderr)
@@ -108,6 +113,9 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
 		man.Models[m.Name] = counts
+		if docs := gst.Done + gst.Failed + gst.Skipped; docs > man.Documents {
+			man.Documents = docs
+		}
 		judgmentFiles = append(judgmentFiles, filepath.Join(dir, results.JudgmentsFile))
 	}
 
@@ -119,12 +127,8 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err := results.WriteManifest(c.Output, man); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	formats := c.Report.Formats
-	for _, f := range formats {
-		rep, err := results.LookupReporter(f)
-		if err != nil {
-			return exitCode(2, fmt.Errorf("report.formats: %w", err))
-		}
+	for _, f := range c.Report.Formats {
+		rep, _ := results.LookupReporter(f) // checked above
 		path := filepath.Join(c.Output, "leaderboard."+results.ReporterExt(f))
 		if err := writeFileAtomic(path, func(w io.Writer) error { return rep.Write(w, stats) }); err != nil {
 			return err
