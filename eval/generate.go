@@ -283,7 +283,7 @@ func (g *Generator) Run(ctx context.Context, src dataset.Source, w *results.Writ
 		}
 	}()
 
-	prog := newProgress(g.cfg.Progress, g.cfg.Total, g.cfg.ProgressInterval)
+	prog := newProgress(g.cfg.Progress, "generate", g.cfg.Total, g.cfg.ProgressInterval)
 	var (
 		done, failed, skipped, notStarted atomic.Int64
 		rejected                          int // feeder only

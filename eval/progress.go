@@ -24,7 +24,8 @@ type progress interface {
 
 // newProgress picks a bar for a terminal, periodic log lines for anything
 // else (a CI log, a file), and nothing for nil.
-func newProgress(w io.Writer, total int, interval time.Duration) progress {
+// label names the stage in what is shown ("generate", "score").
+func newProgress(w io.Writer, label string, total int, interval time.Duration) progress {
 	if w == nil {
 		return nopProgress{}
 	}
@@ -32,9 +33,9 @@ func newProgress(w io.Writer, total int, interval time.Duration) progress {
 		interval = DefaultProgressInterval
 	}
 	if IsTerminal(w) {
-		return newBarProgress(w, total)
+		return newBarProgress(w, label, total)
 	}
-	return newLogProgress(w, total, interval)
+	return newLogProgress(w, label, total, interval)
 }
 
 // IsTerminal reports whether w is a terminal (a progress bar makes sense
@@ -57,6 +58,7 @@ func (nopProgress) finish()     {}
 // counts is the state both reporters show.
 type counts struct {
 	mu                    sync.Mutex
+	label                 string
 	done, failed, skipped int
 	start                 time.Time
 }
@@ -83,14 +85,14 @@ func (c *counts) line(total int) string {
 	if el > 0 {
 		rate = float64(n) / el.Seconds()
 	}
-	s := fmt.Sprintf("generate: %d done, %d failed", c.done, c.failed)
+	s := fmt.Sprintf("%s: %d done, %d failed", c.label, c.done, c.failed)
 	if c.skipped > 0 {
 		s += fmt.Sprintf(", %d already done", c.skipped)
 	}
 	if total > 0 {
 		s += fmt.Sprintf(" of %d", total)
 	}
-	s += fmt.Sprintf(", %.2f docs/s", rate)
+	s += fmt.Sprintf(", %.2f records/s", rate)
 	if left := total - n - c.skipped; total > 0 && rate > 0 && left > 0 {
 		s += fmt.Sprintf(", ETA %s", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second))
 	}
@@ -108,8 +110,9 @@ type logProgress struct {
 	printed atomic.Bool
 }
 
-func newLogProgress(w io.Writer, total int, interval time.Duration) *logProgress {
+func newLogProgress(w io.Writer, label string, total int, interval time.Duration) *logProgress {
 	p := &logProgress{w: w, total: total, stop: make(chan struct{})}
+	p.label = label
 	p.start = time.Now()
 	p.wg.Go(func() {
 		t := time.NewTicker(interval)
@@ -152,22 +155,23 @@ type barProgress struct {
 	bar *progressbar.ProgressBar
 }
 
-func newBarProgress(w io.Writer, total int) *barProgress {
+func newBarProgress(w io.Writer, label string, total int) *barProgress {
 	max := total
 	if max <= 0 {
 		max = -1 // unknown: spinner
 	}
 	p := &barProgress{bar: progressbar.NewOptions(max,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("generate"),
+		progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("docs"),
+		progressbar.OptionSetItsString("records"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionFullWidth(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)}
+	p.label = label
 	p.start = time.Now()
 	return p
 }
@@ -175,7 +179,7 @@ func newBarProgress(w io.Writer, total int) *barProgress {
 func (p *barProgress) record(failed bool) {
 	_, nfailed := p.add(failed)
 	if failed {
-		p.bar.Describe(fmt.Sprintf("generate (%d failed)", nfailed))
+		p.bar.Describe(fmt.Sprintf("%s (%d failed)", p.label, nfailed))
 	}
 	p.bar.Add(1)
 }

@@ -33,7 +33,7 @@ func (l *lockedBuffer) String() string {
 func TestProgressLogLines(t *testing.T) {
 	var buf lockedBuffer
 	assert.False(t, IsTerminal(&buf))
-	p := newProgress(&buf, 10, 10*time.Millisecond)
+	p := newProgress(&buf, "generate", 10, 10*time.Millisecond)
 	_, isLog := p.(*logProgress)
 	require.True(t, isLog, "a non-terminal writer gets log lines, not a bar")
 	p.skip()
@@ -46,7 +46,7 @@ func TestProgressLogLines(t *testing.T) {
 	require.GreaterOrEqual(t, len(lines), 2, "periodic lines plus a final one")
 	last := lines[len(lines)-1]
 	assert.Contains(t, last, "1 done, 1 failed, 1 already done of 10")
-	assert.Contains(t, last, "docs/s")
+	assert.Contains(t, last, "records/s")
 	assert.Contains(t, last, "ETA")
 }
 
@@ -67,7 +67,7 @@ func TestProgressDuringRun(t *testing.T) {
 }
 
 func TestProgressNil(t *testing.T) {
-	p := newProgress(nil, 0, 0)
+	p := newProgress(nil, "generate", 0, 0)
 	p.record(true)
 	p.finish()
 	assert.IsType(t, nopProgress{}, p)
@@ -76,7 +76,7 @@ func TestProgressNil(t *testing.T) {
 func TestProgressBar(t *testing.T) {
 	var buf lockedBuffer
 	for _, total := range []int{3, 0} { // known total, and a spinner
-		p := newBarProgress(&buf, total)
+		p := newBarProgress(&buf, "generate", total)
 		p.skip()
 		p.record(false)
 		p.record(true)

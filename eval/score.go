@@ -36,6 +36,12 @@ type ScoreConfig struct {
 	// Done holds results.Key(model, doc id) of records already judged (from
 	// results.Resume); input records with these keys are skipped.
 	Done map[string]bool
+	// Progress receives progress as for generation (a bar on a terminal,
+	// log lines otherwise; nil = none); Total is the expected record count
+	// (0 = unknown).
+	Progress         io.Writer
+	Total            int
+	ProgressInterval time.Duration
 	// Now stamps judgments; nil = time.Now.
 	Now func() time.Time
 }
@@ -107,6 +113,7 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	prog := newProgress(cfg.Progress, "score", cfg.Total, cfg.ProgressInterval)
 
 	// Scoring runs on a context that Ctrl-C does not cancel, so batches in
 	// flight finish; abort (on a write failure) does cancel it.
@@ -185,6 +192,7 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 			}
 			if cfg.Done[results.Key(r.rec.Model, r.rec.DocID)] {
 				st.Skipped++
+				prog.skip()
 				continue
 			}
 			if cur = append(cur, r.rec); len(cur) == cfg.Batch && !send() {
@@ -216,6 +224,7 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 				abort()
 				break
 			}
+			prog.record(rec.Judgment.Error != nil)
 			switch j := rec.Judgment; {
 			case j.Error != nil:
 				st.Failed++
@@ -227,6 +236,7 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 		}
 	}
 	wg.Wait()
+	prog.finish()
 
 	switch {
 	case writeErr != nil:

@@ -97,12 +97,6 @@ func readRecords(t *testing.T, path string) []*results.Record {
 	}
 }
 
-// countLines counts complete lines in path (0 if it does not exist yet).
-func countLines(path string) int {
-	b, _ := os.ReadFile(path)
-	return bytes.Count(b, []byte("\n"))
-}
-
 func runHallu(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,7 +222,8 @@ func scoreFile(ctx context.Context, sc scorers.Scorer, in, out string, batch int
 	if err != nil {
 		return eval.ScoreStats{}, fmt.Errorf("resume %s: %w", out, err)
 	}
-	st, err := eval.ScoreStream(ctx, results.NewReader(f, in), w, eval.ScoreConfig{Scorer: sc, Batch: batch, Done: done})
+	st, err := eval.ScoreStream(ctx, results.NewReader(f, in), w, eval.ScoreConfig{
+		Scorer: sc, Batch: batch, Done: done, Progress: stderr, Total: countLines(in)})
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", out, cerr)
 	}
@@ -229,6 +231,24 @@ func scoreFile(ctx context.Context, sc scorers.Scorer, in, out string, batch int
 		fmt.Fprintf(stderr, "hallu run: the scorer failed on %d records of %s (see judgment.error); rerun to retry them\n", st.Failed, in)
 	}
 	return st, err
+}
+
+// countLines counts the records of a JSONL file for the progress display; 0
+// (unknown) when it cannot be read.
+func countLines(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n, buf := 0, make([]byte, 256<<10)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err != nil {
+			return n
+		}
+	}
 }
 
 // aggregateFiles reads result files into leaderboard rows.

@@ -116,7 +116,10 @@ Flags:
 	}
 	defer sc.Close()
 
-	cfg := eval.ScoreConfig{Scorer: sc, Batch: *batch, Concurrency: *concurrency}
+	cfg := eval.ScoreConfig{Scorer: sc, Batch: *batch, Concurrency: *concurrency, Progress: stderr}
+	if *inPath != "" && *inPath != "-" && eval.IsTerminal(stderr) {
+		cfg.Total = countLines(*inPath)
+	}
 	out := results.NewWriter(stdout)
 	if *outPath != "" {
 		done, w, err := results.Resume(*outPath, eval.ScoreKeep)
