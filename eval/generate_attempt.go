@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/results"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -45,16 +46,14 @@ func usageOf(u *openai.Usage) *results.Usage {
 
 // protocolError is a reply that does not follow the API: no choices, a
 // stream that stops without saying why.
-type protocolError struct{ msg string }
-
-func (e *protocolError) Error() string { return e.msg }
+type protocolError = httpretry.ProtocolError
 
 // attempt sends one request under its own timeout and classifies a failure.
 func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequest) (*reply, *failure) {
 	ctx, cancel := context.WithTimeout(abort, g.cfg.Timeout)
 	defer cancel()
-	info := &respInfo{}
-	ctx = withRespInfo(ctx, info)
+	info := &httpretry.RespInfo{}
+	ctx = httpretry.WithRespInfo(ctx, info)
 	start := time.Now()
 	var (
 		r   *reply
@@ -78,7 +77,7 @@ func (g *Generator) complete(ctx context.Context, req openai.ChatCompletionReque
 		return nil, err
 	}
 	if len(resp.Choices) == 0 {
-		return nil, &protocolError{"reply has no choices"}
+		return nil, &protocolError{Msg: "reply has no choices"}
 	}
 	c := resp.Choices[0]
 	return &reply{text: c.Message.Content, finish: string(c.FinishReason), usage: usageOf(&resp.Usage)}, nil
@@ -127,7 +126,7 @@ func (g *Generator) stream(ctx context.Context, req openai.ChatCompletionRequest
 	// finished answer always carries a finish reason, so its absence means
 	// the text is a fragment, not a short summary.
 	if r.finish == "" {
-		return nil, &protocolError{fmt.Sprintf("stream ended without a finish reason after %d chunks (%d bytes): reply cut short", chunks, sb.Len())}
+		return nil, &protocolError{Msg: fmt.Sprintf("stream ended without a finish reason after %d chunks (%d bytes): reply cut short", chunks, sb.Len())}
 	}
 	r.text = sb.String()
 	return &r, nil

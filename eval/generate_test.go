@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -343,19 +342,17 @@ func TestRequestsPerMinuteSpacesRequests(t *testing.T) {
 	cfg.Concurrency = 4
 	cfg.RequestsPerMinute = 1200 // one every 50 ms
 	const n = 6
+	start := time.Now()
 	recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: n})
+	elapsed := time.Since(start)
 	require.NoError(t, err)
 	require.Len(t, recs, n)
-	reqs := srv.requests()
-	require.Len(t, reqs, n)
-	sort.Slice(reqs, func(i, j int) bool { return reqs[i].at.Before(reqs[j].at) })
-	// Starts are spaced by 50 ms on the client; allow a little for loopback
-	// delivery jitter on the server side.
-	const slack = 10 * time.Millisecond
-	for i := 1; i < n; i++ {
-		assert.GreaterOrEqual(t, reqs[i].at.Sub(reqs[i-1].at), 50*time.Millisecond-slack, "request %d", i)
-	}
-	assert.GreaterOrEqual(t, reqs[n-1].at.Sub(reqs[0].at), time.Duration(n-1)*50*time.Millisecond-slack)
+	require.Len(t, srv.requests(), n)
+	// Without the limit four workers would send all six at once. With it the
+	// sixth may not start before five intervals have passed: a lower bound,
+	// which a slow machine can only exceed. The gate's exact slots are
+	// tested in internal/httpretry.
+	assert.GreaterOrEqual(t, elapsed, time.Duration(n-1)*50*time.Millisecond)
 }
 
 func TestConfigErrors(t *testing.T) {

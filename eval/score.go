@@ -273,6 +273,10 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
 	if len(pairs) > 0 {
 		res, err := callScorer(ctx, cfg.Scorer, pairs)
 		for i, j := range judged {
+			if err == nil && res[i].Usage != nil {
+				// Tokens spent count even when the reply was unusable.
+				j.Usage = &results.Usage{PromptTokens: res[i].Usage.PromptTokens, CompletionTokens: res[i].Usage.CompletionTokens}
+			}
 			switch {
 			case err != nil:
 				j.Error = scorerError(err.Error())

@@ -91,10 +91,13 @@ type Judgment struct {
 	// Score is in [0,1]; >= ConsistentThreshold means consistent. Nil when the
 	// scorer failed (see Error) or the summary was not judged because it was
 	// invalid.
-	Score       *float64  `json:"score,omitempty"`
-	Explanation string    `json:"explanation,omitempty"`
-	Error       *Error    `json:"error,omitempty"`
-	At          time.Time `json:"at,omitzero"`
+	Score       *float64 `json:"score,omitempty"`
+	Explanation string   `json:"explanation,omitempty"`
+	Error       *Error   `json:"error,omitempty"`
+	// Usage is the tokens a model-based scorer (an LLM judge) spent on this
+	// record, retries included.
+	Usage *Usage    `json:"usage,omitempty"`
+	At    time.Time `json:"at,omitzero"`
 }
 
 // ConsistentThreshold is HHEM's decision boundary, used for every scorer.

@@ -25,6 +25,30 @@ type Result struct {
 	Score       float64 // in [0,1]; >= 0.5 means consistent
 	Explanation string
 	Err         error
+	// Usage is the tokens a scorer that calls a language model spent on
+	// this pair (retries included); nil when it calls none.
+	Usage *Usage
+}
+
+// Usage is token accounting of a scorer's model calls.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+}
+
+// Add returns u + v; nil when both are nil.
+func (u *Usage) Add(v *Usage) *Usage {
+	switch {
+	case u == nil && v == nil:
+		return nil
+	case u == nil:
+		c := *v
+		return &c
+	case v == nil:
+		c := *u
+		return &c
+	}
+	return &Usage{PromptTokens: u.PromptTokens + v.PromptTokens, CompletionTokens: u.CompletionTokens + v.CompletionTokens}
 }
 
 // Scorer judges batches of pairs. Implementations must be safe for concurrent
@@ -83,7 +107,9 @@ func Register(info Info) {
 	registry[info.Name] = info
 }
 
-// Open opens the scorer registered under name.
+// Open opens the scorer registered under name. Besides the scorer's own
+// options, every scorer accepts chunk-words=N and chunk-overlap=M, which
+// wrap it in Chunked (see there).
 func Open(ctx context.Context, name string, opts Options) (Scorer, error) {
 	mu.RLock()
 	info, ok := registry[name]
@@ -91,9 +117,21 @@ func Open(ctx context.Context, name string, opts Options) (Scorer, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown scorer %q (available: %s)", name, strings.Join(Names(), ", "))
 	}
+	opts, words, overlap, err := splitChunkOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("scorer %s: %w", name, err)
+	}
 	s, err := info.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("scorer %s: %w", name, err)
+	}
+	if words > 0 {
+		c, err := NewChunked(s, words, overlap)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("scorer %s: %w", name, err)
+		}
+		return c, nil
 	}
 	return s, nil
 }

@@ -14,7 +14,10 @@ import (
 	"github.com/hallu-eval/hallu/scorers"
 
 	// Scorers available to `hallu score`.
+	_ "github.com/hallu-eval/hallu/scorers/exec"
+	_ "github.com/hallu-eval/hallu/scorers/judge"
 	_ "github.com/hallu-eval/hallu/scorers/overlap"
+	_ "github.com/hallu-eval/hallu/scorers/vectara"
 )
 
 func init() {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// calibrationSet writes labelled pairs the overlap scorer gets mostly
+// right: faithful copies labelled 1, and summaries with an invented number
+// or name labelled 0, plus one it gets wrong each way.
+func calibrationSet(t *testing.T, ext string) string {
+	t.Helper()
+	src := "The council approved a budget of 3,400 dollars on Monday. Mayor Alice Grant said the park would reopen in May."
+	rows := []struct {
+		summary string
+		label   string
+	}{
+		{"The council approved a budget of 3,400 dollars on Monday.", "1"},
+		{"Mayor Alice Grant said the park would reopen in May.", "consistent"},
+		{"The council approved a budget on Monday and the park would reopen.", "1"},
+		{"The council approved a budget of 9,100 dollars on Monday.", "0"},
+		{"Mayor Robert Stone said the park would reopen in May.", "hallucinated"},
+		{"The council approved a budget of 3,400 dollars on Friday.", "0"},
+		{"The council rejected the budget of 3,400 dollars on Monday.", "0"}, // overlap misses a changed verb
+		{"Grant, the mayor, expects visitors back in the park from May onwards.", "1"},
+	}
+	var b strings.Builder
+	if ext == ".csv" {
+		b.WriteString("id,source,summary,label\n")
+		for i, r := range rows {
+			b.WriteString(string(rune('a'+i)) + ",\"" + src + "\",\"" + r.summary + "\"," + r.label + "\n")
+		}
+	} else {
+		for i, r := range rows {
+			line, _ := json.Marshal(map[string]any{"id": string(rune('a' + i)), "doc": src, "claim": r.summary, "label": r.label})
+			b.Write(append(line, '\n'))
+		}
+	}
+	path := filepath.Join(t.TempDir(), "labels"+ext)
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return path
+}
+
+func TestCalibrateTableAndJSON(t *testing.T) {
+	path := calibrationSet(t, ".csv")
+	code, out, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap")
+	require.Equal(t, 0, code, errOut)
+	for _, want := range []string{"scorer", "overlap", "8 pairs scored (4 consistent, 4 hallucinated)", "balanced accuracy @ 0.5", "AUROC", "best threshold"} {
+		assert.Contains(t, out, want)
+	}
+
+	code, out, errOut = runHallu(t, "calibrate", "--labels", calibrationSet(t, ".jsonl"), "--scorer", "overlap", "--format", "json", "--batch", "3", "--concurrency", "2")
+	require.Equal(t, 0, code, errOut)
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, "overlap", rep["scorer"])
+	assert.Equal(t, 8.0, rep["n"])
+	assert.Equal(t, 0.0, rep["errors"])
+	for _, k := range []string{"balanced_accuracy", "hallucinated_precision", "hallucinated_recall", "auroc", "best_threshold", "best_balanced_accuracy"} {
+		v, ok := rep[k].(float64)
+		require.True(t, ok, "%s is a number: %v", k, rep[k])
+		assert.True(t, v >= 0 && v <= 1, "%s = %v", k, v)
+	}
+	// The heuristic separates these well; a coin would sit at 0.5.
+	assert.Greater(t, rep["auroc"].(float64), 0.7)
+	assert.GreaterOrEqual(t, rep["best_balanced_accuracy"].(float64), rep["balanced_accuracy"].(float64))
+}
+
+func TestCalibrateCountsScorerErrors(t *testing.T) {
+	// An exec plugin that answers with the wrong id fails every pair: the
+	// errors are counted, and with nothing left to measure the run fails.
+	path := calibrationSet(t, ".jsonl")
+	code, _, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "exec",
+		"--scorer-opt", `cmd=/bin/sh -c 'while read l; do echo "{\"id\":\"x\",\"score\":0.5}"; done'`)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "failed on all 8 pairs")
+	assert.Contains(t, errOut, `id "x", expected "a"`)
+}
+
+func TestCalibrateBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("source,summary,label\nS,Sum,perhaps\n"), 0o644))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scorer", "overlap"}, "--labels is required"},
+		{[]string{"--labels", bad}, "--scorer is required"},
+		{[]string{"--labels", bad, "--scorer", "overlap", "--format", "xml"}, "--format"},
+		{[]string{"--labels", filepath.Join(dir, "none.csv"), "--scorer", "overlap"}, "none.csv"},
+		{[]string{"--labels", bad, "--scorer", "nope"}, `unknown scorer "nope"`},
+		{[]string{"--labels", bad, "--scorer", "overlap", "--scorer-opt", "chunk-words=x"}, "chunk-words"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runHallu(t, append([]string{"calibrate"}, c.args...)...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Contains(t, errOut, c.want, c.args)
+	}
+	code, _, errOut := runHallu(t, "calibrate", "--labels", bad, "--scorer", "overlap")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `bad.csv line 2: label "perhaps"`)
+}

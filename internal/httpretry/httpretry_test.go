@@ -1,0 +1,98 @@
+package httpretry
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hallu-eval/hallu/results"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPolicyDo(t *testing.T) {
+	p := Policy{MaxRetries: 2, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, Gate: NewGate(0)}
+	ctx := context.Background()
+	retryable := &Failure{Class: results.ErrClassServer, Retry: true, Msg: "HTTP 502"}
+
+	n, f, err := p.Do(ctx, func(a int) *Failure {
+		if a < 3 {
+			return retryable
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Nil(t, f)
+	assert.Equal(t, 3, n, "succeeds on the last allowed try")
+
+	n, f, err = p.Do(ctx, func(int) *Failure { return retryable })
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, retryable, f)
+
+	n, f, _ = p.Do(ctx, func(int) *Failure { return &Failure{Class: results.ErrClassAuth, Msg: "HTTP 401"} })
+	assert.Equal(t, 1, n, "not retried")
+	assert.Equal(t, results.ErrClassAuth, f.Class)
+
+	stop, cancel := context.WithCancel(ctx)
+	n, _, err = p.Do(stop, func(int) *Failure { cancel(); return retryable })
+	assert.ErrorIs(t, err, ErrInterrupted)
+	assert.Equal(t, 1, n, "no retry once stopped")
+}
+
+func TestPolicyRetryAfterPausesTheGate(t *testing.T) {
+	g := NewGate(0)
+	p := Policy{MaxRetries: 1, BackoffBase: time.Hour, BackoffMax: time.Hour, Gate: g}
+	var first time.Time
+	_, f, err := p.Do(context.Background(), func(a int) *Failure {
+		if a == 1 {
+			first = time.Now()
+			return StatusFailure(http.StatusTooManyRequests, "slow down", http.Header{"Retry-After-Ms": {"30"}})
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Nil(t, f, "the server's wait replaced the hour-long backoff")
+	// Another user of the gate is held by the same pause (its end is in
+	// the past by now, so it passes at once).
+	require.NoError(t, g.Wait(context.Background()))
+	assert.False(t, g.paused.Before(first.Add(30*time.Millisecond)))
+}
+
+func TestScrub(t *testing.T) {
+	msg := `Post "https://bob:pw@api.example.com/v1?key=sk-1/chat": key sk-1 rejected`
+	got := Scrub(msg, "sk-1", "https://bob:pw@api.example.com/v1?key=sk-1")
+	assert.NotContains(t, got, "sk-1")
+	assert.NotContains(t, got, "pw")
+	assert.NotContains(t, got, "bob")
+}
+
+func TestStatusFailureClasses(t *testing.T) {
+	for code, class := range map[int]string{429: results.ErrClassRateLimit, 503: results.ErrClassServer, 401: results.ErrClassAuth,
+		404: results.ErrClassNotFound, 400: results.ErrClassBadRequest, 408: results.ErrClassTimeout, 418: results.ErrClassOther} {
+		f := StatusFailure(code, "x", nil)
+		assert.Equal(t, class, f.Class, code)
+		assert.Equal(t, code, f.Status)
+	}
+}
+
+func TestGateReservesSpacedSlots(t *testing.T) {
+	g := NewGate(1200) // 50 ms apart
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Five callers arriving together get consecutive slots.
+	for i := range 5 {
+		assert.Equal(t, t0.Add(time.Duration(i)*50*time.Millisecond), g.reserve(t0))
+	}
+	// A caller arriving after the booked slots starts at once.
+	late := t0.Add(time.Second)
+	assert.Equal(t, late, g.reserve(late))
+	// A pause (Retry-After) holds everyone, and spacing resumes after it.
+	g.Pause(late.Add(2 * time.Second))
+	assert.Equal(t, late.Add(2*time.Second), g.reserve(late.Add(10*time.Millisecond)))
+	assert.Equal(t, late.Add(2*time.Second+50*time.Millisecond), g.reserve(late.Add(20*time.Millisecond)))
+
+	unlimited := NewGate(0)
+	assert.Equal(t, t0, unlimited.reserve(t0))
+	assert.Equal(t, t0, unlimited.reserve(t0))
+}
