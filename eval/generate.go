@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/results"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -137,7 +138,7 @@ type Generator struct {
 	client     *openai.Client
 	endpoint   string // for records: no credentials, no query
 	promptHash string
-	gate       *gate
+	policy     httpretry.Policy
 }
 
 // NewGenerator checks cfg and prepares a client.
@@ -150,7 +151,7 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	}
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("generate: endpoint %q is not an http(s) base URL such as http://127.0.0.1:11434/v1", RedactURL(cfg.Endpoint))
+		return nil, fmt.Errorf("generate: endpoint %q is not an http(s) base URL such as http://127.0.0.1:11434/v1", httpretry.RedactURL(cfg.Endpoint))
 	}
 	if cfg.Prompt == "" {
 		cfg.Prompt = DefaultPrompt
@@ -210,28 +211,15 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	return &Generator{
 		cfg:        cfg,
 		client:     openai.NewClientWithConfig(oc),
-		endpoint:   RedactURL(cfg.Endpoint),
+		endpoint:   httpretry.RedactURL(cfg.Endpoint),
 		promptHash: hex.EncodeToString(sum[:])[:16],
-		gate:       newGate(cfg.RequestsPerMinute),
+		policy:     httpretry.Policy{MaxRetries: cfg.MaxRetries, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax, Gate: httpretry.NewGate(cfg.RequestsPerMinute)},
 	}, nil
 }
 
 // PromptHash identifies the prompt template in records: the first 16 hex
 // digits of its SHA-256.
 func (g *Generator) PromptHash() string { return g.promptHash }
-
-// RedactURL drops credentials, query and fragment, which may carry secrets.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.ForceQuery = false
-	u.Fragment = ""
-	return u.String()
-}
 
 // Generate summarizes every document of src with the model in cfg and writes
 // one record per document to w. See Generator.Run.
@@ -424,55 +412,23 @@ func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document)
 		StartedAt:  time.Now().UTC(),
 	}
 	req := g.request(doc.Text)
-	for attempt := 1; ; attempt++ {
-		if err := g.gate.wait(stop); err != nil {
-			return nil, errInterrupted
-		}
-		rec.Attempts = attempt
-		res, f := g.attempt(abort, req)
-		if f == nil {
-			res.fill(rec)
-			break
-		}
-		if f.class == results.ErrClassCanceled || (f.retry && stop.Err() != nil) {
-			return nil, errInterrupted
-		}
-		if !f.retry || attempt > g.cfg.MaxRetries {
-			rec.Error = &results.Error{Class: f.class, Message: g.scrub(f.msg)}
-			break
-		}
-		wait := f.retryAfter
-		if wait > 0 {
-			// The server's limit is shared by every worker: hold them all.
-			g.gate.pause(time.Now().Add(wait))
-		} else {
-			wait = backoff(g.cfg.BackoffBase, g.cfg.BackoffMax, attempt)
-		}
-		if err := sleep(stop, wait); err != nil {
-			return nil, errInterrupted
-		}
+	var res *reply
+	attempts, f, err := g.policy.Do(stop, func(int) *httpretry.Failure {
+		var f *httpretry.Failure
+		res, f = g.attempt(abort, req)
+		return f
+	})
+	rec.Attempts = attempts
+	switch {
+	case err != nil:
+		return nil, errInterrupted
+	case f != nil:
+		rec.Error = &results.Error{Class: f.Class, Message: httpretry.Scrub(f.Msg, g.cfg.APIKey, g.cfg.Endpoint)}
+	default:
+		res.fill(rec)
 	}
 	rec.EndedAt = time.Now().UTC()
 	return rec, nil
-}
-
-// scrub keeps credentials out of recorded error messages.
-func (g *Generator) scrub(msg string) string {
-	if g.cfg.APIKey != "" {
-		msg = strings.ReplaceAll(msg, g.cfg.APIKey, "[redacted]")
-	}
-	if g.cfg.Endpoint != g.endpoint {
-		msg = strings.ReplaceAll(msg, g.cfg.Endpoint, g.endpoint)
-	}
-	// net/http quotes the URL with the password masked but the user name
-	// kept; drop the whole userinfo.
-	if u, err := url.Parse(g.cfg.Endpoint); err == nil && u.User != nil {
-		name := u.User.Username()
-		for _, ui := range []string{u.User.String(), name + ":***", name} {
-			msg = strings.ReplaceAll(msg, "//"+ui+"@", "//")
-		}
-	}
-	return msg
 }
 
 func (g *Generator) request(text string) openai.ChatCompletionRequest {

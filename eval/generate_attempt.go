@@ -49,7 +49,7 @@ func usageOf(u *openai.Usage) *results.Usage {
 type protocolError = httpretry.ProtocolError
 
 // attempt sends one request under its own timeout and classifies a failure.
-func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequest) (*reply, *failure) {
+func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequest) (*reply, *httpretry.Failure) {
 	ctx, cancel := context.WithTimeout(abort, g.cfg.Timeout)
 	defer cancel()
 	info := &httpretry.RespInfo{}

@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"context"
+	"github.com/hallu-eval/hallu/internal/httpretry"
 	"net/http"
 	"strings"
 	"sync"
@@ -95,7 +96,7 @@ func TestScrubRemovesCredentials(t *testing.T) {
 		`Post "http://alice:***@127.0.0.1:9/v1/chat/completions": connection refused`,
 		`Post "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz": bad, key sk-abc`,
 	} {
-		got := g.scrub(msg)
+		got := httpretry.Scrub(msg, g.cfg.APIKey, g.cfg.Endpoint)
 		assert.NotContains(t, got, "alice")
 		assert.NotContains(t, got, "hunter2")
 		assert.NotContains(t, got, "zzz")

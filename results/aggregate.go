@@ -80,6 +80,9 @@ type Aggregator struct {
 	models map[string]*accum
 	seen   map[[2]uint64]struct{}
 	seeds  [2]maphash.Seed
+	// keep and kept serve CommonStats (see KeepForCommon).
+	keep bool
+	kept []keptObs
 }
 
 // ErrDuplicate is returned by Add and Observe for a second record of the same
@@ -87,6 +90,7 @@ type Aggregator struct {
 var ErrDuplicate = fmt.Errorf("duplicate record")
 
 type accum struct {
+	name                                        string
 	docs, valid, judged, consistent, scorerErrs int
 	genErrs                                     map[string]int
 	invalid                                     map[string]int
@@ -121,8 +125,11 @@ func (a *Aggregator) Observe(o Observation) error {
 
 	m := a.models[o.Model]
 	if m == nil {
-		m = &accum{genErrs: map[string]int{}, invalid: map[string]int{}}
+		m = &accum{name: o.Model, genErrs: map[string]int{}, invalid: map[string]int{}}
 		a.models[o.Model] = m
+	}
+	if a.keep {
+		a.keepObservation(m.name, o)
 	}
 	m.docs++
 	if o.ScorerError {
@@ -182,10 +189,23 @@ type ModelStats struct {
 	AnswerRate             float64 // Valid / Documents × 100
 	FactualConsistencyRate float64 // Consistent / Judged × 100
 	HallucinationRate      float64 // 100 − FactualConsistencyRate, computed as the leaderboard does
-	// HRLow and HRHigh bound HallucinationRate: the 95% Wilson score interval
-	// over the judged summaries.
+	// HRLow and HRHigh bound HallucinationRate: by default the 95% Wilson
+	// score interval over the judged summaries (see SetIntervals for the
+	// bootstrap). FCRLow and FCRHigh bound FactualConsistencyRate (the same
+	// interval mirrored), ARLow and ARHigh AnswerRate (over all documents).
+	// All are percentages; NaN where the rate is.
 	HRLow, HRHigh   float64
+	FCRLow, FCRHigh float64
+	ARLow, ARHigh   float64
+	// CI names the intervals' method: IntervalWilson or IntervalBootstrap.
+	CI              string
 	AvgSummaryWords float64 // mean words of valid summaries
+
+	// Common is true in rows from CommonStats, where CommonDocs is the
+	// number of documents every model answered validly, over which the
+	// judged rates were computed.
+	Common     bool
+	CommonDocs int
 
 	LatencyN     int // answered requests with a latency
 	LatencyP50MS float64
@@ -239,14 +259,16 @@ func (m *accum) stats(name string) ModelStats {
 	if m.valid > 0 {
 		s.AvgSummaryWords = float64(m.words) / float64(m.valid)
 	}
-	s.FactualConsistencyRate, s.HallucinationRate, s.HRLow, s.HRHigh = nan, nan, nan, nan
+	s.FactualConsistencyRate, s.HallucinationRate = nan, nan
 	if m.judged > 0 {
 		fcr := float64(m.consistent) / float64(m.judged)
 		s.FactualConsistencyRate = float64(fcr * 100.0)
 		s.HallucinationRate = float64(1.0-fcr) * 100.0
-		lo, hi := Wilson(s.Hallucinated, m.judged, Z95)
-		s.HRLow, s.HRHigh = lo*100, hi*100
 	}
+	s.CI = IntervalWilson
+	hrLo, hrHi := Wilson(s.Hallucinated, m.judged, Z95)
+	arLo, arHi := Wilson(m.valid, m.docs, Z95)
+	s.setIntervals(hrLo, hrHi, arLo, arHi)
 	s.LatencyP50MS, s.LatencyP95MS = quantiles(m.latency, 0.50, 0.95)
 	s.TTFTP50MS, _ = quantiles(m.ttft, 0.50, 0.50)
 	s.TokensInMean, s.TokensOutMean = nan, nan

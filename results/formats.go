@@ -26,7 +26,8 @@ const CSVHeader = "model,hallucination_rate,factual_consistency_rate,answer_rate
 // csvExtra follows the leaderboard's columns.
 var csvExtra = []string{"hr_ci_low", "hr_ci_high", "documents", "valid", "judged", "unjudged",
 	"consistent", "scorer_errors", "generation_errors", "latency_p50_ms", "latency_p95_ms",
-	"ttft_p50_ms", "tokens_in", "tokens_out", "tokens_in_mean", "tokens_out_mean"}
+	"ttft_p50_ms", "tokens_in", "tokens_out", "tokens_in_mean", "tokens_out_mean",
+	"fcr_ci_low", "fcr_ci_high", "ar_ci_low", "ar_ci_high", "ci_method", "common_documents"}
 
 func writeCSV(w io.Writer, stats []ModelStats) error {
 	cw := csv.NewWriter(w)
@@ -42,7 +43,9 @@ func writeCSV(w io.Writer, stats []ModelStats) error {
 			itoa(s.Consistent), itoa(s.ScorerErrors), itoa(sumCounts(s.GenerationErrors)),
 			fixed(s.LatencyP50MS, 1), fixed(s.LatencyP95MS, 1), fixed(s.TTFTP50MS, 1),
 			usageSum(s, s.TokensIn), usageSum(s, s.TokensOut),
-			fixed(s.TokensInMean, 1), fixed(s.TokensOutMean, 1)}
+			fixed(s.TokensInMean, 1), fixed(s.TokensOutMean, 1),
+			fixed(s.FCRLow, 2), fixed(s.FCRHigh, 2), fixed(s.ARLow, 2), fixed(s.ARHigh, 2),
+			s.CI, commonDocs(s)}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -52,6 +55,14 @@ func writeCSV(w io.Writer, stats []ModelStats) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// commonDocs leaves the cell empty outside `report --common`.
+func commonDocs(s ModelStats) string {
+	if !s.Common {
+		return ""
+	}
+	return itoa(s.CommonDocs)
+}
 
 // usageSum leaves the cell empty when no record reported usage, so that
 // "unknown" does not read as zero tokens.
@@ -70,10 +81,11 @@ func sumCounts(m map[string]int) int {
 	return n
 }
 
-// jsonNum writes NaN (a rate with no denominator) as null.
-type jsonNum float64
+// JSONFloat is a float64 that JSON reports write as null when it is NaN (a
+// rate with no denominator) or infinite, which encoding/json refuses.
+type JSONFloat float64
 
-func (n jsonNum) MarshalJSON() ([]byte, error) {
+func (n JSONFloat) MarshalJSON() ([]byte, error) {
 	if math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
 		return []byte("null"), nil
 	}
@@ -84,12 +96,16 @@ func (n jsonNum) MarshalJSON() ([]byte, error) {
 // the leaderboard's rounded figures.
 type jsonStats struct {
 	Model                  string         `json:"model"`
-	HallucinationRate      jsonNum        `json:"hallucination_rate"`
-	HRCILow                jsonNum        `json:"hr_ci_low"`
-	HRCIHigh               jsonNum        `json:"hr_ci_high"`
-	FactualConsistencyRate jsonNum        `json:"factual_consistency_rate"`
-	AnswerRate             jsonNum        `json:"answer_rate"`
-	AverageSummaryLength   jsonNum        `json:"average_summary_length"`
+	HallucinationRate      JSONFloat      `json:"hallucination_rate"`
+	HRCILow                JSONFloat      `json:"hr_ci_low"`
+	HRCIHigh               JSONFloat      `json:"hr_ci_high"`
+	FactualConsistencyRate JSONFloat      `json:"factual_consistency_rate"`
+	FCRCILow               JSONFloat      `json:"fcr_ci_low"`
+	FCRCIHigh              JSONFloat      `json:"fcr_ci_high"`
+	AnswerRate             JSONFloat      `json:"answer_rate"`
+	ARCILow                JSONFloat      `json:"ar_ci_low"`
+	ARCIHigh               JSONFloat      `json:"ar_ci_high"`
+	AverageSummaryLength   JSONFloat      `json:"average_summary_length"`
 	Documents              int            `json:"documents"`
 	Valid                  int            `json:"valid"`
 	Invalid                map[string]int `json:"invalid"`
@@ -100,19 +116,23 @@ type jsonStats struct {
 	Consistent             int            `json:"consistent"`
 	Hallucinated           int            `json:"hallucinated"`
 	LatencyN               int            `json:"latency_n"`
-	LatencyP50MS           jsonNum        `json:"latency_p50_ms"`
-	LatencyP95MS           jsonNum        `json:"latency_p95_ms"`
-	TTFTP50MS              jsonNum        `json:"ttft_p50_ms"`
+	LatencyP50MS           JSONFloat      `json:"latency_p50_ms"`
+	LatencyP95MS           JSONFloat      `json:"latency_p95_ms"`
+	TTFTP50MS              JSONFloat      `json:"ttft_p50_ms"`
 	UsageDocs              int            `json:"usage_docs"`
 	TokensIn               int64          `json:"tokens_in"`
 	TokensOut              int64          `json:"tokens_out"`
-	TokensInMean           jsonNum        `json:"tokens_in_mean"`
-	TokensOutMean          jsonNum        `json:"tokens_out_mean"`
-	Leaderboard            struct {
-		HallucinationRate      jsonNum `json:"hallucination_rate"`
-		FactualConsistencyRate jsonNum `json:"factual_consistency_rate"`
-		AnswerRate             jsonNum `json:"answer_rate"`
-		AverageSummaryLength   jsonNum `json:"average_summary_length"`
+	TokensInMean           JSONFloat      `json:"tokens_in_mean"`
+	TokensOutMean          JSONFloat      `json:"tokens_out_mean"`
+	CIMethod               string         `json:"ci_method"`
+	// CommonDocuments is the number of documents every model answered
+	// validly, present only in `report --common` output.
+	CommonDocuments *int `json:"common_documents,omitempty"`
+	Leaderboard     struct {
+		HallucinationRate      JSONFloat `json:"hallucination_rate"`
+		FactualConsistencyRate JSONFloat `json:"factual_consistency_rate"`
+		AnswerRate             JSONFloat `json:"answer_rate"`
+		AverageSummaryLength   JSONFloat `json:"average_summary_length"`
 	} `json:"leaderboard"`
 }
 
@@ -120,20 +140,25 @@ func writeJSON(w io.Writer, stats []ModelStats) error {
 	out := make([]jsonStats, len(stats))
 	for i, s := range stats {
 		j := jsonStats{
-			Model: s.Model, HallucinationRate: jsonNum(s.HallucinationRate),
-			HRCILow: jsonNum(s.HRLow), HRCIHigh: jsonNum(s.HRHigh),
-			FactualConsistencyRate: jsonNum(s.FactualConsistencyRate), AnswerRate: jsonNum(s.AnswerRate),
-			AverageSummaryLength: jsonNum(s.AvgSummaryWords),
+			Model: s.Model, HallucinationRate: JSONFloat(s.HallucinationRate),
+			HRCILow: JSONFloat(s.HRLow), HRCIHigh: JSONFloat(s.HRHigh),
+			FactualConsistencyRate: JSONFloat(s.FactualConsistencyRate), AnswerRate: JSONFloat(s.AnswerRate),
+			FCRCILow: JSONFloat(s.FCRLow), FCRCIHigh: JSONFloat(s.FCRHigh),
+			ARCILow: JSONFloat(s.ARLow), ARCIHigh: JSONFloat(s.ARHigh), CIMethod: s.CI,
+			AverageSummaryLength: JSONFloat(s.AvgSummaryWords),
 			Documents:            s.Documents, Valid: s.Valid, Invalid: nonNil(s.Invalid),
 			GenerationErrors: nonNil(s.GenerationErrors), Judged: s.Judged, Unjudged: s.Unjudged,
 			ScorerErrors: s.ScorerErrors, Consistent: s.Consistent, Hallucinated: s.Hallucinated,
-			LatencyN: s.LatencyN, LatencyP50MS: jsonNum(s.LatencyP50MS), LatencyP95MS: jsonNum(s.LatencyP95MS),
-			TTFTP50MS: jsonNum(s.TTFTP50MS), UsageDocs: s.UsageDocs, TokensIn: s.TokensIn, TokensOut: s.TokensOut,
-			TokensInMean: jsonNum(s.TokensInMean), TokensOutMean: jsonNum(s.TokensOutMean),
+			LatencyN: s.LatencyN, LatencyP50MS: JSONFloat(s.LatencyP50MS), LatencyP95MS: JSONFloat(s.LatencyP95MS),
+			TTFTP50MS: JSONFloat(s.TTFTP50MS), UsageDocs: s.UsageDocs, TokensIn: s.TokensIn, TokensOut: s.TokensOut,
+			TokensInMean: JSONFloat(s.TokensInMean), TokensOutMean: JSONFloat(s.TokensOutMean),
+		}
+		if s.Common {
+			j.CommonDocuments = &s.CommonDocs
 		}
 		hr, fcr, ar, words := s.Leaderboard()
-		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = jsonNum(hr), jsonNum(fcr)
-		j.Leaderboard.AnswerRate, j.Leaderboard.AverageSummaryLength = jsonNum(ar), jsonNum(words)
+		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = JSONFloat(hr), JSONFloat(fcr)
+		j.Leaderboard.AnswerRate, j.Leaderboard.AverageSummaryLength = JSONFloat(ar), JSONFloat(words)
 		out[i] = j
 	}
 	enc := json.NewEncoder(w)
@@ -154,18 +179,41 @@ func (markdownReporter) Extension() string { return "md" }
 
 func (markdownReporter) Write(w io.Writer, stats []ModelStats) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| Model | Hallucination Rate | 95% CI | Factual Consistency Rate | Answer Rate | Average Summary Length (Words) | Documents | Judged |")
-	fmt.Fprintln(bw, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(bw, "| Model | Hallucination Rate | 95% CI | Factual Consistency Rate | 95% CI | Answer Rate | 95% CI | Average Summary Length (Words) | Documents | Judged |")
+	fmt.Fprintln(bw, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range stats {
 		hr, fcr, ar, words := s.Leaderboard()
-		ci := ""
-		if !math.IsNaN(s.HRLow) {
-			ci = "[" + Fixed1(Round1(s.HRLow)) + ", " + Fixed1(Round1(s.HRHigh)) + "]"
-		}
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %d | %d |\n", markdownEscape(s.Model),
-			pct(hr), ci, pct(fcr), pct(ar), Fixed1(words), s.Documents, s.Judged)
+		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", markdownEscape(s.Model),
+			pct(hr), bracket1(s.HRLow, s.HRHigh), pct(fcr), bracket1(s.FCRLow, s.FCRHigh),
+			pct(ar), bracket1(s.ARLow, s.ARHigh), Fixed1(words), s.Documents, s.Judged)
+	}
+	if note := footnote(stats); note != "" {
+		fmt.Fprintf(bw, "\n_%s_\n", note)
 	}
 	return bw.Flush()
+}
+
+// bracket1 is an interval with the leaderboard's one decimal, "" when
+// undefined.
+func bracket1(lo, hi float64) string {
+	if math.IsNaN(lo) {
+		return ""
+	}
+	return "[" + Fixed1(Round1(lo)) + ", " + Fixed1(Round1(hi)) + "]"
+}
+
+// footnote says what a reader cannot guess from the columns: a method other
+// than the default Wilson intervals, and the --common protocol. "" when
+// neither applies.
+func footnote(stats []ModelStats) string {
+	var notes []string
+	if len(stats) > 0 && stats[0].CI == IntervalBootstrap {
+		notes = append(notes, "Intervals: 95% percentile bootstrap over documents.")
+	}
+	if len(stats) > 0 && stats[0].Common {
+		notes = append(notes, fmt.Sprintf("Hallucination and consistency rates cover the %d documents that every model answered validly; answer rates cover all documents.", stats[0].CommonDocs))
+	}
+	return strings.Join(notes, " ")
 }
 
 func pct(x float64) string {
@@ -194,9 +242,18 @@ func writeTable(w io.Writer, stats []ModelStats) error {
 	}
 	cols := []column{
 		{"MODEL", func(s ModelStats) string { return s.Model }},
-		{"HALLUCINATION % [95% CI]", hrWithCI},
-		{"CONSISTENT %", func(s ModelStats) string { _, fcr, _, _ := s.Leaderboard(); return Fixed1(fcr) }},
-		{"ANSWERED %", func(s ModelStats) string { _, _, ar, _ := s.Leaderboard(); return Fixed1(ar) }},
+		{"HALLUCINATION % [95% CI]", func(s ModelStats) string {
+			hr, _, _, _ := s.Leaderboard()
+			return FormatRate(hr, s.HallucinationRate, s.HRLow, s.HRHigh)
+		}},
+		{"CONSISTENT % [95% CI]", func(s ModelStats) string {
+			_, fcr, _, _ := s.Leaderboard()
+			return FormatRate(fcr, s.FactualConsistencyRate, s.FCRLow, s.FCRHigh)
+		}},
+		{"ANSWERED % [95% CI]", func(s ModelStats) string {
+			_, _, ar, _ := s.Leaderboard()
+			return FormatRate(ar, s.AnswerRate, s.ARLow, s.ARHigh)
+		}},
 		{"AVG WORDS", func(s ModelStats) string { _, _, _, words := s.Leaderboard(); return Fixed1(words) }},
 		{"DOCS", func(s ModelStats) string { return itoa(s.Documents) }},
 		{"JUDGED", func(s ModelStats) string { return itoa(s.Judged) }},
@@ -241,6 +298,9 @@ func writeTable(w io.Writer, stats []ModelStats) error {
 	if unjudged {
 		fmt.Fprintln(bw, "\nUNSCORED: valid summaries without a score (not judged yet, or the scorer failed); rates cover the judged ones.")
 	}
+	if note := footnote(stats); note != "" {
+		fmt.Fprintln(bw, "\n"+note)
+	}
 	return bw.Flush()
 }
 
@@ -249,15 +309,34 @@ type column struct {
 	cell func(ModelStats) string
 }
 
-func hrWithCI(s ModelStats) string {
-	if math.IsNaN(s.HallucinationRate) {
+// FormatRate writes a rate (a percentage) and its interval with the digits
+// the interval supports (see IntervalDecimals), e.g. "53 [41, 65]" or
+// "0.5 [0.1, 2.8]"; "" when the rate is NaN. shown1 is the rate as the
+// leaderboard rounds it, used when one decimal is called for, so that a
+// table agrees with the published figures; pass Round1(rate) otherwise.
+func FormatRate(shown1, rate, lo, hi float64) string {
+	if math.IsNaN(rate) {
 		return ""
 	}
-	if min(s.HallucinationRate-s.HRLow, s.HRHigh-s.HallucinationRate) >= 1 {
-		return fmt.Sprintf("%s [%s, %s]", fixed(s.HallucinationRate, 0), fixed(s.HRLow, 0), fixed(s.HRHigh, 0))
+	if math.IsNaN(lo) {
+		return Fixed1(shown1)
 	}
-	hr, _, _, _ := s.Leaderboard()
-	return fmt.Sprintf("%s [%s, %s]", Fixed1(hr), Fixed1(Round1(s.HRLow)), Fixed1(Round1(s.HRHigh)))
+	if IntervalDecimals(rate, lo, hi) == 0 {
+		return fmt.Sprintf("%s [%s, %s]", fixed(rate, 0), fixed(lo, 0), fixed(hi, 0))
+	}
+	return fmt.Sprintf("%s [%s, %s]", Fixed1(shown1), Fixed1(Round1(lo)), Fixed1(Round1(hi)))
+}
+
+// IntervalDecimals is how many decimals an estimate with the interval
+// [lo, hi] deserves, in benchstat's spirit: none when the interval reaches a
+// point or more on both sides of the estimate, one (the leaderboard's)
+// otherwise. The nearer side decides, because near 0% an interval is
+// lopsided and 0.5 [0.1, 2.8] would lose its meaning as 1 [0, 3].
+func IntervalDecimals(est, lo, hi float64) int {
+	if min(est-lo, hi-est) >= 1 {
+		return 0
+	}
+	return 1
 }
 
 // errorSummary lists generation errors by class and scorer errors, e.g.

@@ -100,7 +100,7 @@ func TestFormatMarkdown(t *testing.T) {
 	require.Len(t, lines, 5)
 	assert.True(t, strings.HasPrefix(lines[0], "| Model | Hallucination Rate |"))
 	assert.Equal(t, strings.Count(lines[0], "|"), strings.Count(lines[1], "|"))
-	assert.Equal(t, "| good | 0.5 % | [0.1, 2.8] | 99.5 % | 100.0 % | 6.0 | 200 | 200 |", lines[2])
+	assert.Equal(t, "| good | 0.5 % | [0.1, 2.8] | 99.5 % | [97.2, 99.9] | 100.0 % | [98.1, 100.0] | 6.0 | 200 | 200 |", lines[2])
 	assert.Contains(t, lines[3], `| small\|model |`, "pipe escaped")
 	assert.Equal(t, "md", ReporterExt("markdown"))
 	assert.Equal(t, "csv", ReporterExt("csv"))

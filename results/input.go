@@ -107,27 +107,88 @@ var ErrNotRecords = errors.New("not a file of hallu records")
 
 // ReadInput reads one input into the aggregator; stdin is used for "-".
 func (a *Aggregator) ReadInput(in Input, stdin io.Reader) error {
-	if in.Path == "-" {
-		return a.ReadJSONL(stdin, "stdin")
-	}
-	f, err := os.Open(in.Path)
+	r, name, err := in.Open(stdin)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if in.Found {
-		br := bufio.NewReaderSize(f, 64<<10)
-		first, err := firstLine(br)
-		if err != nil {
-			return fmt.Errorf("%s: %w", in.Path, err)
-		}
-		if first != nil && !looksLikeRecord(first) {
-			return fmt.Errorf("%s: %w", in.Path, ErrNotRecords)
-		}
-		r = br
+	defer r.Close()
+	return a.ReadJSONL(r, name)
+}
+
+// Open opens an input for reading records and returns it with the name that
+// error messages should give it ("stdin" for "-"). A file found by walking a
+// directory whose first line is not a hallu record gives an error wrapping
+// ErrNotRecords.
+func (in Input) Open(stdin io.Reader) (io.ReadCloser, string, error) {
+	if in.Path == "-" {
+		return io.NopCloser(stdin), "stdin", nil
 	}
-	return a.ReadJSONL(r, in.Path)
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return nil, "", err
+	}
+	if !in.Found {
+		return f, in.Path, nil
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	first, err := firstLine(br)
+	if err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("%s: %w", in.Path, err)
+	}
+	if first != nil && !looksLikeRecord(first) {
+		f.Close()
+		return nil, "", fmt.Errorf("%s: %w", in.Path, ErrNotRecords)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{br, f}, in.Path, nil
+}
+
+// ReadRecords decodes every record of the given paths (see Inputs) in order
+// and hands each to fn, stopping at the first error, which names the file
+// and line. Files found in a directory that are not hallu records are passed
+// to skipped (which may be nil) and left out. Unlike the report's reader it
+// decodes whole records, source text included.
+func ReadRecords(paths []string, stdin io.Reader, skipped func(path string), fn func(*Record) error) error {
+	inputs, err := Inputs(paths)
+	if err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if err := readRecords(in, stdin, fn); err != nil {
+			if errors.Is(err, ErrNotRecords) {
+				if skipped != nil {
+					skipped(in.Path)
+				}
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func readRecords(in Input, stdin io.Reader, fn func(*Record) error) error {
+	r, name, err := in.Open(stdin)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	rd := NewReader(r, name)
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return fmt.Errorf("%s line %d: %w", name, rd.Line(), err)
+		}
+	}
 }
 
 // firstLine peeks at the first non-blank line without consuming it.
@@ -174,11 +235,20 @@ func looksLikeRecord(line []byte) bool {
 // directory that are not hallu records are passed to skipped (which may be
 // nil) and left out.
 func Load(paths []string, stdin io.Reader, skipped func(path string)) ([]ModelStats, error) {
-	inputs, err := Inputs(paths)
-	if err != nil {
+	a := NewAggregator()
+	if err := a.Load(paths, stdin, skipped); err != nil {
 		return nil, err
 	}
-	a := NewAggregator()
+	return a.Stats(), nil
+}
+
+// Load reads hallu result paths into the aggregator, as the function Load
+// does.
+func (a *Aggregator) Load(paths []string, stdin io.Reader, skipped func(path string)) error {
+	inputs, err := Inputs(paths)
+	if err != nil {
+		return err
+	}
 	for _, in := range inputs {
 		err := a.ReadInput(in, stdin)
 		if errors.Is(err, ErrNotRecords) {
@@ -188,8 +258,8 @@ func Load(paths []string, stdin io.Reader, skipped func(path string)) ([]ModelSt
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return a.Stats(), nil
+	return nil
 }

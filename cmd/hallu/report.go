@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,18 +21,26 @@ func init() {
 	})
 }
 
-func runReport(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runReport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(results.ReporterNames(), ", "))
 	outPath := fs.String("o", "", "write the report to this file instead of standard output")
 	from := fs.String("from", "hallu", "input layout: hallu (result JSONL files or run directories) or vectara (the leaderboard's output/ORG/MODEL/judgments.jsonl)")
+	var iv results.IntervalOptions
+	addIntervalFlags(fs, &iv)
+	common := fs.Bool("common", false, "rate hallucination and consistency only on the documents every model answered validly (the leaderboard's old protocol); answer rates still cover all documents")
+	html := addHTMLFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] PATH...
+		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] PATH...
 
 Each PATH is a result JSONL file, "-" for standard input, or a directory that
 is searched for *.jsonl files. Where a directory holds both judgments.jsonl
 and generations.jsonl, only judgments.jsonl is read: it repeats every
 generation with its judgment. A (model, document) pair read twice is an error.
+
+Every rate comes with a 95%% interval: Wilson score intervals by default, or
+percentile bootstrap intervals over documents with --ci bootstrap (repeatable:
+the same --seed gives the same intervals).
 
 Flags:
 `)
@@ -44,38 +53,68 @@ Flags:
 	if err != nil {
 		return exitCode(2, err)
 	}
+	if err := iv.Check(); err != nil {
+		return exitCode(2, err)
+	}
 	paths := fs.Args()
 	if len(paths) == 0 {
 		return exitCode(2, errors.New("no input: give result files, directories, or - for standard input"))
 	}
 
-	var stats []results.ModelStats
+	agg := results.NewAggregator()
+	if *common {
+		agg.KeepForCommon()
+	}
 	switch *from {
 	case "hallu":
-		stats, err = results.Load(paths, stdin, func(path string) {
+		err = agg.Load(paths, html.stdin(*format, stdin), func(path string) {
 			fmt.Fprintf(stderr, "hallu report: skipping %s: not hallu result records\n", path)
 		})
 		if err != nil {
 			return exitCode(2, err)
 		}
 	case "vectara":
-		agg := results.NewAggregator()
 		for _, p := range paths {
 			if err := agg.ReadVectara(p); err != nil {
 				return exitCode(2, err)
 			}
 		}
-		stats = agg.Stats()
 	default:
 		return exitCode(2, fmt.Errorf("--from %q: want hallu or vectara", *from))
 	}
+	stats := agg.Stats()
 	if len(stats) == 0 {
 		return exitCode(2, errors.New("no records in the input"))
+	}
+	if *common {
+		var kept int
+		stats, kept, err = agg.CommonStats()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "hallu report: --common: kept %d documents that all %d models answered validly\n", kept, len(stats))
+	}
+	if iv.Method == results.IntervalBootstrap {
+		if err := results.SetIntervals(stats, iv); err != nil {
+			return exitCode(2, err)
+		}
+	}
+	if *format == "html" && *from == "hallu" {
+		return html.write(ctx, paths, stats, stdout, stderr, *outPath)
 	}
 	if *outPath == "" {
 		return rep.Write(stdout, stats)
 	}
 	return writeFileAtomic(*outPath, func(w io.Writer) error { return rep.Write(w, stats) })
+}
+
+// addIntervalFlags declares the interval flags that report and compare
+// share.
+func addIntervalFlags(fs *flag.FlagSet, iv *results.IntervalOptions) {
+	iv.Method = results.IntervalWilson
+	fs.StringVar(&iv.Method, "ci", results.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
+	fs.IntVar(&iv.Samples, "bootstrap-samples", results.DefaultBootstrapSamples, "bootstrap resamples")
+	fs.Uint64Var(&iv.Seed, "seed", 1, "bootstrap seed; the same seed gives the same intervals")
 }
 
 // writeFileAtomic writes path through a temporary file renamed into place, so
@@ -86,6 +125,11 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	// CreateTemp makes the file 0600; a report is meant to be shared.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -136,12 +137,21 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "hallu run: wrote %s\n", path)
 	}
+	htmlPath, err := writeRunHTML(ctx, c.Output, judgmentFiles, man, stats)
+	if err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	fmt.Fprintf(stderr, "hallu run: wrote %s\n", htmlPath)
 	table, err := results.LookupReporter("table")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nscorer: %s %s   dataset: %s   results: %s\n\n", sc.Name(), sc.Version(), c.Dataset, c.Output)
-	return table.Write(stdout, stats)
+	if err := table.Write(stdout, stats); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nHTML report: %s\n", htmlPath)
+	return nil
 }
 
 // openScorer opens the configured scorer, or the fallback with a notice when
@@ -267,7 +277,7 @@ func aggregateFiles(paths []string) ([]results.ModelStats, error) {
 func (c *runConfig) manifestConfig(sc scorers.Scorer) map[string]any {
 	models := make([]map[string]any, 0, len(c.Models))
 	for _, m := range c.Models {
-		mm := map[string]any{"name": m.Name, "label": m.Label, "endpoint": eval.RedactURL(m.Endpoint), "concurrency": m.Concurrency}
+		mm := map[string]any{"name": m.Name, "label": m.Label, "endpoint": httpretry.RedactURL(m.Endpoint), "concurrency": m.Concurrency}
 		if m.APIKeyEnv != "" {
 			mm["api_key_env"] = m.APIKeyEnv
 		}

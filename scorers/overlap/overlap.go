@@ -81,6 +81,7 @@ func (Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result
 
 type token struct {
 	text      string // as written
+	start     int    // byte offset of text in the tokenized string
 	lower     string
 	sentence  int  // index of the sentence the token is in
 	sentStart bool // first token of a sentence, a quote or a line
@@ -112,7 +113,7 @@ func tokenize(s string) []token {
 		}
 		t := s[i:end]
 		toks = append(toks, token{
-			text: t, lower: strings.ToLower(t), sentence: sentence,
+			text: t, start: i, lower: strings.ToLower(t), sentence: sentence,
 			sentStart: len(toks) == 0 || strings.ContainsAny(gap, ".!?\n\"“:"),
 			number:    isDigit(r),
 		})
@@ -247,18 +248,23 @@ type item struct{ kind, text string }
 
 // Judge scores one summary against its source and explains the verdict.
 func Judge(sourceText, summary string) (float64, string) {
-	src := indexSource(sourceText)
-	toks := tokenize(summary)
 	var bad []item
 	seen := map[item]bool{}
-	flag := func(kind, text string) {
-		it := item{kind, text}
+	content, unsupported := check(indexSource(sourceText), tokenize(summary), func(kind string, span []token) {
+		it := item{kind, joinText(span)}
 		if !seen[it] {
 			seen[it] = true
 			bad = append(bad, it)
 		}
-	}
-	content, unsupported := 0, 0
+	})
+	return verdict(bad, content, unsupported)
+}
+
+// check walks the summary's tokens, calling flag with the tokens of each
+// unsupported number, date, name or negation, and counts content words and
+// the unsupported ones among them. Judge and Unsupported share it so that a
+// highlighted span is exactly what the score penalised.
+func check(src *source, toks []token, flag func(kind string, span []token)) (content, unsupported int) {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		switch {
@@ -268,15 +274,15 @@ func Judge(sourceText, summary string) (float64, string) {
 				if isYear(t.text) {
 					kind = "date"
 				}
-				flag(kind, t.text)
+				flag(kind, toks[i:i+1])
 			}
 		case numberWords[t.lower] > 0:
 			if !src.numbers[strconv.Itoa(numberWords[t.lower])] && !src.words[t.lower] {
-				flag("number", t.text)
+				flag("number", toks[i:i+1])
 			}
 		case dateWords[t.lower] && (t.text != "May" || !t.sentStart):
 			if !src.words[t.lower] {
-				flag("date", t.text)
+				flag("date", toks[i:i+1])
 			}
 		case isNameWord(t) && (!t.sentStart || i+1 < len(toks) && isNameWord(toks[i+1]) && toks[i+1].sentence == t.sentence):
 			// A run of capitalised words is one name; a lone capitalised
@@ -297,7 +303,7 @@ func Judge(sourceText, summary string) (float64, string) {
 				}
 			}
 			if first >= 0 {
-				flag("name", joinText(toks[first:last+1]))
+				flag("name", toks[first:last+1])
 			}
 			i = j
 		case isNegation(t.lower):
@@ -311,7 +317,7 @@ func Judge(sourceText, summary string) (float64, string) {
 			}
 		}
 	}
-	return verdict(bad, content, unsupported)
+	return content, unsupported
 }
 
 func verdict(bad []item, content, unsupported int) (float64, string) {
@@ -391,7 +397,7 @@ func supportedNegation(src *source, toks []token, i int) bool {
 	return anchors == 0
 }
 
-func negationContext(toks []token, i int) string {
+func negationContext(toks []token, i int) []token {
 	lo, hi := max(0, i-1), min(len(toks)-1, i+1)
 	for lo < i && toks[lo].sentence != toks[i].sentence {
 		lo++
@@ -399,7 +405,7 @@ func negationContext(toks []token, i int) string {
 	for hi > i && toks[hi].sentence != toks[i].sentence {
 		hi--
 	}
-	return joinText(toks[lo : hi+1])
+	return toks[lo : hi+1]
 }
 
 func joinText(toks []token) string {

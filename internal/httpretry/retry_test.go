@@ -1,4 +1,4 @@
-package eval
+package httpretry
 
 import (
 	"context"
@@ -26,10 +26,10 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"ms wins", http.Header{"Retry-After-Ms": {"250"}, "Retry-After": {"9"}}, 250 * time.Millisecond},
 		{"bad ms falls back", http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, 2 * time.Second},
 		{"garbage", http.Header{"Retry-After": {"tomorrow-ish"}}, 0},
-		{"capped", http.Header{"Retry-After": {"86400"}}, maxRetryAfter},
+		{"capped", http.Header{"Retry-After": {"86400"}}, MaxRetryAfter},
 	}
 	for _, c := range cases {
-		assert.Equal(t, c.want, retryAfter(c.h, now), c.name)
+		assert.Equal(t, c.want, RetryAfter(c.h, now), c.name)
 	}
 }
 
@@ -39,7 +39,7 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	for attempt := 1; attempt <= 10; attempt++ {
 		ceil := min(base<<(attempt-1), max)
 		for range 50 {
-			d := backoff(base, max, attempt)
+			d := Backoff(base, max, attempt)
 			require.GreaterOrEqual(t, d, time.Duration(0))
 			require.Less(t, d, ceil, "attempt %d", attempt)
 			seen[d] = true
@@ -49,24 +49,14 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 }
 
 func TestGatePauseHoldsEveryone(t *testing.T) {
-	g := newGate(0)
+	g := NewGate(0)
 	until := time.Now().Add(80 * time.Millisecond)
-	g.pause(until)
-	g.pause(time.Now()) // an earlier pause does not shorten it
-	require.NoError(t, g.wait(context.Background()))
+	g.Pause(until)
+	g.Pause(time.Now()) // an earlier pause does not shorten it
+	require.NoError(t, g.Wait(context.Background()))
 	assert.False(t, time.Now().Before(until))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.Error(t, g.wait(ctx))
-}
-
-func TestGateSpacing(t *testing.T) {
-	g := newGate(6000) // 10 ms apart
-	start := time.Now()
-	for range 5 {
-		require.NoError(t, g.wait(context.Background()))
-	}
-	// The first start is immediate, the next four wait a slot each.
-	assert.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
+	assert.Error(t, g.Wait(ctx))
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hallu-eval/hallu/compare"
+	"github.com/hallu-eval/hallu/results"
+)
+
+func init() {
+	register(command{
+		name:  "compare",
+		usage: "compare a candidate model with a baseline, document by document; gate CI on regressions",
+		run:   runCompare,
+	})
+}
+
+// optFloat is a float flag that is off (NaN) until given.
+type optFloat float64
+
+func (f *optFloat) String() string {
+	if f == nil || math.IsNaN(float64(*f)) {
+		return "off"
+	}
+	return strconv.FormatFloat(float64(*f), 'f', -1, 64)
+}
+
+func (f *optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("want a number of percentage points, got %q", s)
+	}
+	*f = optFloat(v)
+	return nil
+}
+
+func runCompare(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", stderr)
+	baseModel := fs.String("base-model", "", "the baseline's model, when BASE holds several")
+	candModel := fs.String("cand-model", "", "the candidate's model, when CAND holds several")
+	minDocs := fs.Int("min-docs", compare.DefaultMinDocs, "fewest shared documents to compare; fewer is bad input (exit 2)")
+	maxHR, maxAR := optFloat(math.NaN()), optFloat(math.NaN())
+	fs.Var(&maxHR, "max-hr-increase", "fail (exit 1) when the hallucination rate rose by more than `PP` percentage points, significantly")
+	fs.Var(&maxAR, "max-ar-decrease", "fail (exit 1) when the answer rate fell by more than `PP` percentage points, significantly")
+	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the gates (McNemar's exact test)")
+	format := fs.String("format", "text", "output format: text, markdown or json")
+	junit := fs.String("junit", "", "also write the gates as a JUnit XML report to `FILE`")
+	var iv results.IntervalOptions
+	addIntervalFlags(fs, &iv)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: hallu compare [flags] BASE CAND
+
+Compares a candidate model's results with a baseline's on the same
+documents. BASE and CAND are result files, run directories or "-" (one of
+them), read as 'hallu report' reads them; each must hold one model unless
+--base-model / --cand-model picks one (then BASE and CAND may be the same
+directory).
+
+Records are paired by document id. The report gives both models' rates on
+the shared documents, the change in hallucination rate on the documents both
+answered validly and both have scores for, and the change in answer rate,
+each with a 95%% paired bootstrap interval and McNemar's exact test, and lists
+the documents that flipped from consistent to hallucinated.
+
+A gate fails when the change is larger than its limit AND significant:
+McNemar's exact two-sided p < --alpha. Exit status: 0 no regression,
+1 regression, 2 bad input (unreadable files, different datasets, fewer than
+--min-docs shared documents, unscored results), each with a one-line reason.
+When $GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to it.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) != 2 {
+		fs.Usage()
+		return exitCode(2, fmt.Errorf("want two result sets, BASE and CAND; got %d arguments", len(paths)))
+	}
+	gates := compare.Gates{MaxHRIncrease: float64(maxHR), MaxARDecrease: float64(maxAR), Alpha: *alpha}
+	var bad error
+	switch {
+	case *format != "text" && *format != "markdown" && *format != "json":
+		bad = fmt.Errorf("--format %q: want text, markdown or json", *format)
+	case paths[0] == "-" && paths[1] == "-":
+		bad = errors.New(`only one of BASE and CAND can be "-" (standard input)`)
+	case *minDocs < 1:
+		bad = fmt.Errorf("--min-docs %d: want 1 or more", *minDocs)
+	}
+	if bad == nil {
+		bad = gates.Check()
+	}
+	if bad == nil {
+		bad = iv.Check()
+	}
+	if bad != nil {
+		return exitCode(2, bad)
+	}
+
+	// From here on, a problem is reported to CI too.
+	suite := "hallu compare: " + paths[0] + " vs " + paths[1]
+	inputError := func(err error) error {
+		vs := []compare.Verdict{{Gate: "input", Status: compare.StatusError, Message: err.Error()}}
+		if werr := writeCompareReports(nil, suite, vs, *junit); werr != nil {
+			fmt.Fprintf(stderr, "hallu compare: %v\n", werr)
+		}
+		return exitCode(2, err)
+	}
+	skipped := func(path string) {
+		fmt.Fprintf(stderr, "hallu compare: skipping %s: not hallu result records\n", path)
+	}
+	base, err := readCompareSide("base", "--base-model", paths[0], *baseModel, stdin, skipped)
+	if err != nil {
+		return inputError(err)
+	}
+	cand, err := readCompareSide("candidate", "--cand-model", paths[1], *candModel, stdin, skipped)
+	if err != nil {
+		return inputError(err)
+	}
+	suite = "hallu compare: " + base.Model + " vs " + cand.Model
+	res, err := compare.Compare(base, cand, compare.Options{MinDocs: *minDocs, Intervals: iv})
+	if err != nil {
+		return inputError(err)
+	}
+	vs := res.Check(gates, *minDocs)
+
+	switch *format {
+	case "json":
+		err = res.WriteJSON(stdout, vs)
+	case "markdown":
+		err = res.WriteMarkdown(stdout, vs)
+	default:
+		err = res.WriteText(stdout, vs)
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeCompareReports(res, suite, vs, *junit); err != nil {
+		return err
+	}
+	if code := compare.ExitStatus(vs); code != 0 {
+		return exitCode(code, compare.FirstProblem(vs))
+	}
+	return nil
+}
+
+func readCompareSide(role, flagName, path, model string, stdin io.Reader, skipped func(string)) (*compare.Side, error) {
+	s, err := compare.ReadSide([]string{path}, stdin, model, skipped)
+	if err == nil {
+		return s, nil
+	}
+	if errors.Is(err, compare.ErrModels) && model == "" {
+		return nil, fmt.Errorf("%s %s: %w; choose one with %s", role, path, err, flagName)
+	}
+	return nil, fmt.Errorf("%s %s: %w", role, path, err)
+}
+
+// writeCompareReports appends the Markdown summary to $GITHUB_STEP_SUMMARY
+// when it is set and writes the JUnit file when asked. res is nil when the
+// input could not be compared: the summary then says why.
+func writeCompareReports(res *compare.Result, suite string, vs []compare.Verdict, junit string) error {
+	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+		}
+		if res != nil {
+			err = res.WriteMarkdown(f, vs)
+		} else {
+			_, err = fmt.Fprintf(f, "### %s\n\n**⚠️ Could not compare.** %s\n\n", suite, strings.ReplaceAll(compare.FirstProblem(vs).Error(), "|", `\|`))
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, err)
+		}
+	}
+	if junit != "" {
+		return writeFileAtomic(junit, func(w io.Writer) error { return compare.WriteJUnit(w, suite, vs) })
+	}
+	return nil
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// (`hallu compare BASE CAND --max-hr-increase 2`, as CI scripts write it),
+// returning the positional arguments. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
