@@ -1,0 +1,138 @@
+package hhem
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hallu-eval/hallu/hfhub"
+	"github.com/hallu-eval/hallu/scorers"
+)
+
+// The hub repositories the scorer needs. HHEM ships only the weights; its
+// config names google/flan-t5-base as the foundation whose tokenizer it uses.
+const (
+	ModelRepo     = "vectara/hallucination_evaluation_model"
+	TokenizerRepo = "google/flan-t5-base"
+)
+
+// ModelFiles and TokenizerFiles are what `hallu model pull` fetches.
+var (
+	ModelFiles     = []string{"config.json", "model.safetensors"}
+	TokenizerFiles = []string{"spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+)
+
+// Files says where the scorer's inputs are.
+type Files struct {
+	Model        string // path of model.safetensors
+	TokenizerDir string // directory holding spiece.model or tokenizer.json
+	Commit       string // HHEM snapshot commit; "" when unknown
+}
+
+// Pull downloads (or finds already cached) the model and tokenizer at the
+// HHEM revision (default "main"; the tokenizer always comes from main).
+func Pull(ctx context.Context, c *hfhub.Client, revision string) (Files, error) {
+	snap, err := c.Snapshot(ctx, ModelRepo, revision, ModelFiles)
+	if err != nil {
+		return Files{}, err
+	}
+	tok, err := c.Snapshot(ctx, TokenizerRepo, "main", TokenizerFiles)
+	if err != nil {
+		return Files{}, err
+	}
+	return Files{Model: filepath.Join(snap, "model.safetensors"), TokenizerDir: tok, Commit: filepath.Base(snap)}, nil
+}
+
+// Locate finds the model files from the options without any network
+// access: model-dir / tokenizer-dir when given, otherwise the Hugging Face
+// cache (cache-dir, else the HF_HUB_CACHE / HF_HOME default). A missing
+// model's error says which command fetches it.
+func Locate(opts scorers.Options) (Files, error) {
+	var f Files
+	modelDir := opts.Get("model-dir", "")
+	if modelDir != "" {
+		f.Model = filepath.Join(modelDir, "model.safetensors")
+		if !isFile(f.Model) {
+			return Files{}, fmt.Errorf("model-dir %s has no model.safetensors (download it with `hallu model pull`, which prints where it went)", modelDir)
+		}
+		f.Commit = commitOf(modelDir)
+	} else {
+		snap, err := cacheClient(opts).CachedSnapshot(ModelRepo, opts.Get("revision", "main"), ModelFiles)
+		if err != nil {
+			return Files{}, missing(opts, err)
+		}
+		f.Model = filepath.Join(snap, "model.safetensors")
+		f.Commit = filepath.Base(snap)
+	}
+	switch dir := opts.Get("tokenizer-dir", ""); {
+	case dir != "":
+		if !hasTokenizer(dir) {
+			return Files{}, fmt.Errorf("tokenizer-dir %s has neither spiece.model nor tokenizer.json", dir)
+		}
+		f.TokenizerDir = dir
+	case modelDir != "" && hasTokenizer(modelDir):
+		f.TokenizerDir = modelDir
+	default:
+		snap, err := cacheClient(opts).CachedSnapshot(TokenizerRepo, "main", nil)
+		if err == nil && !hasTokenizer(snap) {
+			err = fmt.Errorf("%s snapshot %s has neither spiece.model nor tokenizer.json", TokenizerRepo, snap)
+		}
+		if err != nil {
+			return Files{}, missing(opts, fmt.Errorf("tokenizer: %w", err))
+		}
+		f.TokenizerDir = snap
+	}
+	return f, nil
+}
+
+// Available reports whether Locate finds the model, so callers can fall back
+// to another scorer with a notice instead of failing.
+func Available(opts scorers.Options) error {
+	_, err := Locate(opts)
+	return err
+}
+
+func cacheClient(opts scorers.Options) *hfhub.Client {
+	c := hfhub.FromEnv()
+	if d := opts.Get("cache-dir", ""); d != "" {
+		c.CacheDir = d
+	}
+	return c
+}
+
+// missing wraps a cache miss with the exact command that fixes it.
+func missing(opts scorers.Options, err error) error {
+	cmd := "hallu model pull"
+	if r := opts.Get("revision", "main"); r != "main" {
+		cmd += " --revision " + r
+	}
+	if d := opts.Get("cache-dir", ""); d != "" {
+		cmd += " --cache-dir " + d
+	}
+	return fmt.Errorf("HHEM model not found: %w\nrun `%s` to download it, or pass --scorer-opt model-dir=DIR for a local copy", err, cmd)
+}
+
+func hasTokenizer(dir string) bool {
+	return isFile(filepath.Join(dir, "spiece.model")) || isFile(filepath.Join(dir, "tokenizer.json"))
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// commitOf recognises a model-dir that is itself a hub snapshot
+// (.../snapshots/<commit>), so its commit still reaches the version string.
+func commitOf(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	base := filepath.Base(abs)
+	if filepath.Base(filepath.Dir(abs)) != "snapshots" || len(base) != 40 || strings.Trim(base, "0123456789abcdef") != "" {
+		return ""
+	}
+	return base
+}

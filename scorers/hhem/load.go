@@ -1,0 +1,25 @@
+package hhem
+
+import (
+	"github.com/hallu-eval/hallu/scorers/hhem/t5"
+	"github.com/hallu-eval/hallu/scorers/hhem/tokenizer"
+)
+
+// The loaders are variables so tests can put a fake model behind the
+// scorer's batching and sharing logic.
+var (
+	loadTokenizer = func(dir string) (encoder, error) {
+		t, err := tokenizer.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	loadModel = func(path string) (model, error) {
+		m, err := t5.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+)

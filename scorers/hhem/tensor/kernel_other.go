@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package tensor
+
+const useAsm = false
+
+func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc bool) {
+	kernelGo(kc, a, lda, b, c, ldc, acc)
+}
+
+func addMax(x, b []float32) float32 { return addMaxGo(x, b) }
+
+func expSum(x []float32, shift float32) float32 { return expSumGo(x, shift) }
+
+func geluMul(a, b []float32) { geluMulGo(a, b) }
