@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hallu-eval/hallu/eval"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -58,7 +59,12 @@ Flags:
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {
-		return exitCode(2, errors.New("no input: give result files, directories, or - for standard input"))
+		// `generate | score | report`: read the pipe. On a terminal, waiting
+		// for typed records would only look like a hang.
+		if f, ok := stdin.(*os.File); ok && eval.IsTerminal(f) {
+			return exitCode(2, errors.New("no input: give result files, directories, or - for standard input"))
+		}
+		paths = []string{"-"}
 	}
 
 	agg := results.NewAggregator()

@@ -95,9 +95,10 @@ func TestReportBadInput(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "unknown report format")
 
+	// No paths: the records come from the pipe, here an empty one.
 	code, _, errOut = reportCmd(t, "")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "no input")
+	assert.Contains(t, errOut, "no records in the input")
 
 	code, _, _ = reportCmd(t, "", filepath.Join(dir, "missing.jsonl"))
 	assert.Equal(t, 2, code)
@@ -132,4 +133,15 @@ func TestReportVectara(t *testing.T) {
 	}
 	// Both are sorted by hallucination rate.
 	assert.Equal(t, string(want), strings.Join(got, "\n")+"\n")
+}
+
+func TestReportReadsPipeWithoutPaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.jsonl")
+	writeJudged(t, path, "piped-model", 0.9, 0.1, 0.8)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	code, out, errOut := reportCmd(t, string(b), "--format", "csv")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "piped-model,33.3,66.7,")
 }
