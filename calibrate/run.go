@@ -101,7 +101,7 @@ func Run(ctx context.Context, src Reader, cfg Config) (*Report, error) {
 				for i, ex := range batch {
 					pairs[i] = scorers.Pair{ID: ex.ID, Source: ex.Source, Summary: ex.Summary}
 				}
-				res, err := callScorer(ctx, cfg.Scorer, pairs)
+				res, err := scorers.SafeScore(ctx, cfg.Scorer, pairs)
 				record(batch, res, err)
 			}
 		})
@@ -153,18 +153,4 @@ func feed(ctx context.Context, src Reader, size int, work chan<- []Example) erro
 			return nil
 		}
 	}
-}
-
-// callScorer turns a panic or a wrong number of results into a batch error.
-func callScorer(ctx context.Context, s scorers.Scorer, pairs []scorers.Pair) (res []scorers.Result, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("scorer panicked: %v", p)
-		}
-	}()
-	res, err = s.Score(ctx, pairs)
-	if err == nil && len(res) != len(pairs) {
-		return nil, fmt.Errorf("scorer returned %d results for %d pairs", len(res), len(pairs))
-	}
-	return res, err
 }

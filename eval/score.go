@@ -271,7 +271,7 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
 		judged = append(judged, j)
 	}
 	if len(pairs) > 0 {
-		res, err := callScorer(ctx, cfg.Scorer, pairs)
+		res, err := scorers.SafeScore(ctx, cfg.Scorer, pairs)
 		for i, j := range judged {
 			if err == nil && res[i].Usage != nil {
 				// Tokens spent count even when the reply was unusable.
@@ -294,22 +294,6 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
 	for _, rec := range recs {
 		rec.Judgment.At = at
 	}
-}
-
-// callScorer runs one Score call, turning a panic or a wrong number of
-// results into a batch error: a scorer bug must cost a batch, not the run
-// and everything judged so far.
-func callScorer(ctx context.Context, s scorers.Scorer, pairs []scorers.Pair) (res []scorers.Result, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("scorer panicked: %v", p)
-		}
-	}()
-	res, err = s.Score(ctx, pairs)
-	if err == nil && len(res) != len(pairs) {
-		return nil, fmt.Errorf("scorer returned %d results for %d pairs", len(res), len(pairs))
-	}
-	return res, err
 }
 
 func scorerError(msg string) *results.Error {

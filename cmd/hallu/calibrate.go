@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/hallu-eval/hallu/calibrate"
-	"github.com/hallu-eval/hallu/scorers"
 )
 
 func init() {
@@ -22,9 +20,7 @@ func init() {
 func runCalibrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("calibrate", stderr)
 	labels := fs.String("labels", "", "labelled pairs: CSV/TSV with a header, or JSONL (required)")
-	scorerName := fs.String("scorer", "", "scorer to measure (see 'hallu scorers'; required)")
-	opts := optionsFlag{}
-	fs.Var(opts, "scorer-opt", "scorer option key=value (repeatable)")
+	sf := addScorerFlags(fs)
 	format := fs.String("format", "table", "output: table or json")
 	threshold := fs.Float64("threshold", calibrate.DefaultThreshold, "decision threshold: score >= it predicts consistent")
 	batch := fs.Int("batch", calibrate.DefaultBatch, "pairs per scorer call")
@@ -55,8 +51,8 @@ Flags:
 		return exitCode(2, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case *labels == "":
 		return exitCode(2, fmt.Errorf("--labels is required"))
-	case *scorerName == "":
-		return exitCode(2, fmt.Errorf("--scorer is required (available: %s)", strings.Join(scorers.Names(), ", ")))
+	case sf.check() != nil:
+		return exitCode(2, sf.check())
 	case *format != "table" && *format != "json":
 		return exitCode(2, fmt.Errorf("--format %q: want table or json", *format))
 	case *threshold <= 0 || *threshold > 1:
@@ -73,7 +69,7 @@ Flags:
 	if err != nil {
 		return exitCode(2, err)
 	}
-	sc, err := scorers.Open(ctx, *scorerName, scorers.Options(opts))
+	sc, err := sf.open(ctx)
 	if err != nil {
 		return exitCode(2, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,11 +119,7 @@ func TestReportBadInput(t *testing.T) {
 }
 
 func TestReportVectara(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "vectara-lb"))
-	require.NoError(t, err)
-	if _, err := os.Stat(root); os.IsNotExist(err) {
-		t.Skipf("%s is absent", root)
-	}
+	root := testutil.SharedTestdata(t, "vectara-lb")
 	want, err := os.ReadFile(filepath.Join(root, "expected.csv"))
 	require.NoError(t, err)
 	code, out, errOut := reportCmd(t, "", "--from", "vectara", "--format", "csv", root)

@@ -50,9 +50,7 @@ func (o optionsFlag) Set(s string) error {
 
 func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", stderr)
-	scorerName := fs.String("scorer", "", "scorer to judge with (see 'hallu scorers'); required")
-	opts := optionsFlag{}
-	fs.Var(opts, "scorer-opt", "scorer option key=value (repeatable; see the scorer's documentation)")
+	sf := addScorerFlags(fs)
 	inPath := fs.String("in", "", "result records to judge (JSONL from generate); default standard input")
 	outPath := fs.String("out", "", "where to write judged records; resumes a partial file; default standard output")
 	batch := fs.Int("batch", eval.DefaultScoreBatch, "records per scorer call")
@@ -77,15 +75,12 @@ Flags:
 	switch {
 	case fs.NArg() > 0:
 		return exitCode(2, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	case *scorerName == "":
-		return exitCode(2, fmt.Errorf("--scorer is required (available: %s)", strings.Join(scorers.Names(), ", ")))
+	case sf.check() != nil:
+		return exitCode(2, sf.check())
 	case *batch < 1:
 		return exitCode(2, fmt.Errorf("--batch %d: must be at least 1", *batch))
 	case *concurrency < 1:
 		return exitCode(2, fmt.Errorf("--concurrency %d: must be at least 1", *concurrency))
-	}
-	if _, ok := scorers.Lookup(*scorerName); !ok {
-		return exitCode(2, fmt.Errorf("unknown scorer %q (available: %s)", *scorerName, strings.Join(scorers.Names(), ", ")))
 	}
 
 	in, inName := stdin, "stdin"
@@ -108,12 +103,12 @@ Flags:
 	// Check before Resume rewrites anything: a file judged by another
 	// scorer is somebody's finished work, not a partial run of this one.
 	if *outPath != "" {
-		if err := checkScorerOfOutput(*outPath, *scorerName); err != nil {
+		if err := checkScorerOfOutput(*outPath, *sf.name); err != nil {
 			return exitCode(2, err)
 		}
 	}
 
-	sc, err := scorers.Open(ctx, *scorerName, scorers.Options(opts))
+	sc, err := sf.open(ctx)
 	if err != nil {
 		return exitCode(2, err)
 	}

@@ -1,8 +1,7 @@
 package hubtest
 
 import (
-	"os"
-	"path/filepath"
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"testing"
 )
 
@@ -12,30 +11,10 @@ const (
 	TokenizerCommit = "2222222222222222222222222222222222222222"
 )
 
-// SharedTestdata returns ../shared/testdata/sub relative to the module root
-// (found by walking up to go.mod), skipping the test when it is absent: the
-// fixtures are never committed.
+// SharedTestdata returns ../shared/testdata/sub; see testutil.SharedTestdata.
 func SharedTestdata(tb testing.TB, sub string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", sub)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("fixtures absent: %v", err)
-	}
-	return p
+	return testutil.SharedTestdata(tb, sub)
 }
 
 // HHEMRepos serves the tiny HHEM fixture as vectara/hallucination_evaluation_model

@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -177,25 +176,7 @@ func (j *Judge) Close() error    { return nil }
 
 // Score judges the pairs, Concurrency at a time. Failures are per pair.
 func (j *Judge) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {
-	out := make([]scorers.Result, len(pairs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(j.cfg.Concurrency, len(pairs)) {
-		wg.Go(func() {
-			for i := range next {
-				out[i] = j.judge(ctx, pairs[i])
-			}
-		})
-	}
-	for i := range pairs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scorers.ScoreEach(ctx, pairs, j.cfg.Concurrency, j.judge)
 }
 
 func (j *Judge) judge(ctx context.Context, p scorers.Pair) scorers.Result {

@@ -23,7 +23,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hallu-eval/hallu/internal/httpretry"
@@ -135,25 +134,7 @@ func (s *Scorer) Close() error    { s.client.CloseIdleConnections(); return nil 
 
 // Score sends one call per pair, Concurrency at a time.
 func (s *Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {
-	out := make([]scorers.Result, len(pairs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(s.cfg.Concurrency, len(pairs)) {
-		wg.Go(func() {
-			for i := range next {
-				out[i] = s.scoreOne(ctx, pairs[i])
-			}
-		})
-	}
-	for i := range pairs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scorers.ScoreEach(ctx, pairs, s.cfg.Concurrency, s.scoreOne)
 }
 
 type request struct {

@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"math"
 	"os"
 	"path/filepath"
@@ -167,10 +168,7 @@ func TestUnalignedF32IsCopied(t *testing.T) {
 }
 
 func TestRealTinyModelHeader(t *testing.T) {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata", "hhem-tiny", "model.safetensors")
-	if _, err := os.Stat(filepath.Dir(p)); os.IsNotExist(err) {
-		t.Skip("../shared/testdata/hhem-tiny not present")
-	}
+	p := filepath.Join(testutil.SharedTestdata(t, "hhem-tiny"), "model.safetensors")
 	f, err := Open(p)
 	require.NoError(t, err)
 	defer f.Close()
@@ -181,20 +179,6 @@ func TestRealTinyModelHeader(t *testing.T) {
 	w, err := f.Float32("t5.classifier.bias")
 	require.NoError(t, err)
 	require.Len(t, w, 2)
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found")
-		dir = parent
-	}
 }
 
 func FuzzParseHeader(f *testing.F) {

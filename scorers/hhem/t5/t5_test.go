@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,24 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func tinyDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found")
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", "hhem-tiny")
-	if _, err := os.Stat(p); os.IsNotExist(err) {
-		t.Skip("../shared/testdata/hhem-tiny not present")
-	}
-	return p
-}
+func tinyDir(t testing.TB) string { return testutil.SharedTestdata(t, "hhem-tiny") }
 
 type golden struct {
 	Dims  map[string]any `json:"t5_dims"`

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,26 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sharedDir returns ../shared/testdata/SUB beside the repository root, or
-// skips the test when the shared data is absent.
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found above the test directory")
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "testdata", sub)
-	if _, err := os.Stat(p); os.IsNotExist(err) {
-		t.Skipf("%s absent", p)
-	}
-	return p
-}
+func sharedDir(t testing.TB, sub string) string { return testutil.SharedTestdata(t, sub) }
 
 // goldenLine is one expected encoding. Text that is not valid UTF-8 (which
 // JSON cannot hold) comes hex-encoded in Hex instead.
