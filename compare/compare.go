@@ -45,6 +45,12 @@ type Outcome struct {
 	Score  float64 // the judgment's score when Scored
 	// Source is a hash of the document text, 0 when the record had none.
 	Source uint64
+	// Words, LatencyMS and the token counts feed the sides' descriptive
+	// columns (average length, latency, tokens); the paired tests ignore them.
+	Words               int
+	LatencyMS           float64
+	HasUsage            bool
+	TokensIn, TokensOut int
 }
 
 // Hallucinated reports whether a scored outcome is below the consistency
@@ -54,7 +60,8 @@ func (o Outcome) Hallucinated() bool { return o.Score < results.ConsistentThresh
 // OutcomeOf reduces a record to its outcome.
 func OutcomeOf(rec *results.Record) Outcome {
 	ob := results.FromRecord(rec)
-	o := Outcome{Valid: ob.Invalid == ""}
+	o := Outcome{Valid: ob.Invalid == "", Words: ob.Words, LatencyMS: ob.LatencyMS,
+		HasUsage: ob.HasUsage, TokensIn: ob.TokensIn, TokensOut: ob.TokensOut}
 	o.Scored = o.Valid && ob.Scored && !ob.ScorerError
 	if o.Scored {
 		o.Score = ob.Score
@@ -248,7 +255,8 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 // observation feeds an outcome to the aggregator that computes a side's
 // rates, so that they are the leaderboard's computation exactly.
 func observation(model, id string, o Outcome) results.Observation {
-	ob := results.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score}
+	ob := results.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score,
+		Words: o.Words, LatencyMS: o.LatencyMS, HasUsage: o.HasUsage, TokensIn: o.TokensIn, TokensOut: o.TokensOut}
 	if !o.Valid {
 		ob.Invalid = results.InvalidUnstated
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/compare"
+	"github.com/hallu-eval/hallu/htmlreport"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -42,7 +43,7 @@ func (f *optFloat) Set(s string) error {
 	return nil
 }
 
-func runCompare(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runCompare(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stderr)
 	baseModel := fs.String("base-model", "", "the baseline's model, when BASE holds several")
 	candModel := fs.String("cand-model", "", "the candidate's model, when CAND holds several")
@@ -53,6 +54,8 @@ func runCompare(_ context.Context, args []string, stdin io.Reader, stdout, stder
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the gates (McNemar's exact test)")
 	format := fs.String("format", "text", "output format: text, markdown or json")
 	junit := fs.String("junit", "", "also write the gates as a JUnit XML report to `FILE`")
+	htmlOut := fs.String("html", "", "also write an HTML report (rates, drill-down, flipped documents side by side) to `FILE`")
+	htmlMax := fs.Int("html-max-docs", htmlreport.DefaultMaxDocs, "html: documents of each status shown per model")
 	var iv results.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	fs.Usage = func() {
@@ -148,6 +151,12 @@ Flags:
 	}
 	if err := writeCompareReports(res, suite, vs, *junit); err != nil {
 		return err
+	}
+	if *htmlOut != "" {
+		if err := writeCompareHTML(ctx, *htmlOut, [2]string{paths[0], paths[1]}, res, maxDocs(*htmlMax)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "hallu compare: wrote %s\n", *htmlOut)
 	}
 	if code := compare.ExitStatus(vs); code != 0 {
 		return exitCode(code, compare.FirstProblem(vs))
