@@ -3,6 +3,8 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -50,24 +52,10 @@ func WriteManifest(dir string, m *Manifest) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+ManifestFile+".*")
-	if err != nil {
+	return atomicfile.Write(filepath.Join(dir, ManifestFile), func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	// CreateTemp makes the file 0600; a manifest is meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, ManifestFile))
+	})
 }
 
 // ReadManifest reads dir/manifest.json.

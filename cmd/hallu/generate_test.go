@@ -85,10 +85,16 @@ func readRecords(t *testing.T, path string) []*results.Record {
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	r := results.NewReader(f, path)
+	return decodeRecords(t, f, path)
+}
+
+// decodeRecords reads every record of r, failing the test on a bad line.
+func decodeRecords(t *testing.T, r io.Reader, name string) []*results.Record {
+	t.Helper()
+	rd := results.NewReader(r, name)
 	var recs []*results.Record
 	for {
-		rec, err := r.Next()
+		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			return recs
 		}
@@ -123,16 +129,7 @@ func TestGenerateCommandToStdout(t *testing.T) {
 
 func readAll(t *testing.T, s string) []*results.Record {
 	t.Helper()
-	r := results.NewReader(strings.NewReader(s), "stdout")
-	var recs []*results.Record
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return recs
-		}
-		require.NoError(t, err)
-		recs = append(recs, rec)
-	}
+	return decodeRecords(t, strings.NewReader(s), "stdout")
 }
 
 func TestGenerateBuiltinModel(t *testing.T) {

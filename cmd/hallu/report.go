@@ -5,9 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hallu-eval/hallu/eval"
@@ -123,25 +123,8 @@ func addIntervalFlags(fs *flag.FlagSet, iv *results.IntervalOptions) {
 	fs.Uint64Var(&iv.Seed, "seed", 1, "bootstrap seed; the same seed gives the same intervals")
 }
 
-// writeFileAtomic writes path through a temporary file renamed into place, so
-// a failed report never leaves a truncated file over a good one.
+// writeFileAtomic writes path so that a failed report never leaves a
+// truncated file over a good one.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	// CreateTemp makes the file 0600; a report is meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, write)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,16 +42,7 @@ func runCLI(t *testing.T, stdin []byte, args ...string) (code int, stdout, stder
 
 func parseRecords(t *testing.T, b []byte) []*results.Record {
 	t.Helper()
-	r := results.NewReader(bytes.NewReader(b), "out")
-	var recs []*results.Record
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return recs
-		}
-		require.NoError(t, err)
-		recs = append(recs, rec)
-	}
+	return decodeRecords(t, bytes.NewReader(b), "out")
 }
 
 func checkOverlapJudgments(t *testing.T, recs []*results.Record, n int) {

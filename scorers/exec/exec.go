@@ -169,27 +169,12 @@ func (s *Scorer) Close() error {
 // Score sends the pairs to the plugin processes, one record at a time per
 // process.
 func (s *Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {
-	out := make([]scorers.Result, len(pairs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(s.cfg.Workers, len(pairs)) {
-		wg.Go(func() {
-			for i := range next {
-				pr := <-s.pool
-				out[i], pr = s.scoreOne(ctx, pr, pairs[i])
-				s.pool <- pr
-			}
-		})
-	}
-	for i := range pairs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scorers.ScoreEach(ctx, pairs, s.cfg.Workers, func(ctx context.Context, p scorers.Pair) scorers.Result {
+		pr := <-s.pool
+		res, pr := s.scoreOne(ctx, pr, p)
+		s.pool <- pr
+		return res
+	})
 }
 
 // scoreOne judges one pair on pr (starting a process when pr is nil) and
