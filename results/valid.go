@@ -85,9 +85,9 @@ func summaryInvalidReason(summary string) string {
 	return ""
 }
 
-// isRefusal matches the refusal sentence, tolerating the quotes and case a
-// model may wrap it in.
+// isRefusal matches the refusal sentence exactly, as the leaderboard does
+// (summary.strip() == the sentence): a quoted or reworded refusal is a
+// seven-word summary there, judged like any other, and so it is here.
 func isRefusal(s string) bool {
-	s = strings.Trim(s, " \t\r\n\"'`“”")
-	return strings.EqualFold(s, RefusalSentence) || strings.EqualFold(s, strings.TrimSuffix(RefusalSentence, "."))
+	return strings.TrimSpace(s) == RefusalSentence
 }

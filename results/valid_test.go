@@ -20,8 +20,11 @@ func TestInvalidReason(t *testing.T) {
 		{"empty", &Record{Summary: ""}, InvalidEmpty},
 		{"blank", &Record{Summary: " \n\t"}, InvalidEmpty},
 		{"refusal", &Record{Summary: RefusalSentence}, InvalidRefusal},
-		{"quoted refusal", &Record{Summary: `"I am unable to summarize this passage."`}, InvalidRefusal},
-		{"refusal lower case no period", &Record{Summary: "i am unable to summarize this passage"}, InvalidRefusal},
+		{"refusal with surrounding space", &Record{Summary: "\n I am unable to summarize this passage.  "}, InvalidRefusal},
+		// The leaderboard compares the stripped text exactly: anything else
+		// has seven words and counts as a summary.
+		{"quoted refusal counts, as on the leaderboard", &Record{Summary: `"I am unable to summarize this passage."`}, ""},
+		{"reworded refusal counts, as on the leaderboard", &Record{Summary: "i am unable to summarize this passage"}, ""},
 		{"longer refusal-like text counts", &Record{Summary: "I am unable to summarize this passage because it is empty."}, ""},
 		{"generation error", &Record{Summary: "one two three four five six", Error: &Error{Class: ErrClassTimeout}}, InvalidError},
 		{"scorer error is not a generation error", &Record{Summary: "one two three four five six", Error: &Error{Class: ErrClassScorer}}, ""},
