@@ -29,11 +29,16 @@ bench:
 bench-hhem:
 	./scripts/bench-hhem.sh
 
-# A short fuzzing pass over every fuzz target.
+# A short fuzzing pass over every fuzz target (FUZZTIME each).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := dataset:FuzzCSV dataset:FuzzJSONL dataset:FuzzUnquote results:FuzzDecode \
+	scorers/hhem/tokenizer:FuzzEncode scorers/hhem/safetensors:FuzzParseHeader
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzCSV -fuzztime 30s ./dataset
-	$(GO) test -run '^$$' -fuzz FuzzJSONL -fuzztime 30s ./dataset
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./results
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
 
 clean:
 	rm -rf bin results-demo
