@@ -223,22 +223,5 @@ func BenchmarkCSV(b *testing.B) {
 	var sb strings.Builder
 	_, _ = csvRows(&sb, 8<<20)
 	data := sb.String()
-	f, err := lookupFormat("csv")
-	require.NoError(b, err)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		src, err := f(io.NopCloser(strings.NewReader(data)), "bench.csv", Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			if _, err := src.Next(); err != nil {
-				if !errors.Is(err, io.EOF) {
-					b.Fatal(err)
-				}
-				break
-			}
-		}
-	}
+	benchFormat(b, "csv", "bench.csv", data)
 }

@@ -68,3 +68,25 @@ func ids(docs []Document) []string {
 	}
 	return out
 }
+
+// benchFormat measures reading every document of data with a format.
+func benchFormat(b *testing.B, format, name, data string) {
+	f, err := lookupFormat(format)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		src, err := f(io.NopCloser(strings.NewReader(data)), name, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := src.Next(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+}

@@ -148,22 +148,5 @@ func BenchmarkJSONL(b *testing.B) {
 		fmt.Fprintf(&sb, `{"id":"doc-%d","text":%q,"dataset":"gen"}`+"\n", i, para)
 	}
 	data := sb.String()
-	f, err := lookupFormat("jsonl")
-	require.NoError(b, err)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		src, err := f(io.NopCloser(strings.NewReader(data)), "bench.jsonl", Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			if _, err := src.Next(); err != nil {
-				if !errors.Is(err, io.EOF) {
-					b.Fatal(err)
-				}
-				break
-			}
-		}
-	}
+	benchFormat(b, "jsonl", "bench.jsonl", data)
 }
