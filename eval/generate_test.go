@@ -211,7 +211,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				genOK(w, q)
 			})
 			cfg := genConfig(srv)
-			cfg.Timeout = 150 * time.Millisecond
+			cfg.Timeout = 500 * time.Millisecond // the hang case waits it out; prompt replies must beat it under -race
 			cfg.MaxRetries = 3
 			recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 2})
 			require.NoError(t, err)
