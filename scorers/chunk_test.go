@@ -85,16 +85,22 @@ func TestChunkedWindowErrorFailsThePair(t *testing.T) {
 	assert.Contains(t, res[0].Err.Error(), "window 3 of 4: window too odd")
 }
 
-func TestOpenAppliesChunkOptions(t *testing.T) {
-	var got Options
+// chunkTestGot is what the chunk-test scorer was opened with. Registered
+// once for the package, so that -count=N reruns do not register twice.
+var chunkTestGot Options
+
+func init() {
 	Register(Info{Name: "chunk-test", Open: func(_ context.Context, o Options) (Scorer, error) {
-		got = o
+		chunkTestGot = o
 		return &keyScorer{}, nil
 	}})
+}
+
+func TestOpenAppliesChunkOptions(t *testing.T) {
 	opts := Options{"chunk-words": "400", "other": "x"}
 	s, err := Open(context.Background(), "chunk-test", opts)
 	require.NoError(t, err)
-	assert.Equal(t, Options{"other": "x"}, got, "the scorer does not see the chunking options")
+	assert.Equal(t, Options{"other": "x"}, chunkTestGot, "the scorer does not see the chunking options")
 	assert.Equal(t, "400", opts["chunk-words"], "the caller's options are not modified")
 	c, ok := s.(*Chunked)
 	require.True(t, ok)

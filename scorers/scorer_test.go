@@ -24,13 +24,18 @@ func (c constScorer) Score(_ context.Context, pairs []scorers.Pair) ([]scorers.R
 	return out, nil
 }
 
-func TestRegistry(t *testing.T) {
+// Registered once for the package, as a scorer package would in init, so
+// that -count=N reruns do not register twice.
+func init() {
 	scorers.Register(scorers.Info{Name: "registry-test", Description: "d", Open: func(_ context.Context, o scorers.Options) (scorers.Scorer, error) {
 		if o.Get("fail", "") != "" {
 			return nil, errors.New("asked to fail")
 		}
 		return constScorer{0.75}, nil
 	}})
+}
+
+func TestRegistry(t *testing.T) {
 	assert.Contains(t, scorers.Names(), "registry-test")
 	info, ok := scorers.Lookup("registry-test")
 	require.True(t, ok)
