@@ -69,7 +69,7 @@ Flags:
 	if err != nil {
 		return exitCode(2, err)
 	}
-	sc, err := sf.open(ctx)
+	sc, err := sf.open(ctx, stderr, "calibrate")
 	if err != nil {
 		return exitCode(2, err)
 	}

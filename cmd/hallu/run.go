@@ -157,12 +157,7 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 // openScorer opens the configured scorer, or the fallback with a notice when
 // the configured one cannot be opened (HHEM without its weights, say).
 func (c *runConfig) openScorer(ctx context.Context, stderr io.Writer) (scorers.Scorer, error) {
-	sc, err := scorers.Open(ctx, c.Scorer, scorers.Options(c.ScorerOptions))
-	if err == nil || c.FallbackScorer == "" {
-		return sc, err
-	}
-	fmt.Fprintf(stderr, "hallu run: NOTICE: %v\nhallu run: NOTICE: scoring with the fallback scorer %q instead; its rates are a heuristic baseline, not HHEM's\n", err, c.FallbackScorer)
-	return scorers.Open(ctx, c.FallbackScorer, nil)
+	return openWithFallback(ctx, c.Scorer, scorers.Options(c.ScorerOptions), c.FallbackScorer, stderr, "run")
 }
 
 // generate runs one model's generation into dir/generations.jsonl.

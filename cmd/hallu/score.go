@@ -100,19 +100,19 @@ Flags:
 		}
 	}
 
-	// Check before Resume rewrites anything: a file judged by another
-	// scorer is somebody's finished work, not a partial run of this one.
-	if *outPath != "" {
-		if err := checkScorerOfOutput(*outPath, *sf.name); err != nil {
-			return exitCode(2, err)
-		}
-	}
-
-	sc, err := sf.open(ctx)
+	sc, err := sf.open(ctx, stderr, "score")
 	if err != nil {
 		return exitCode(2, err)
 	}
 	defer sc.Close()
+
+	// Check before Resume rewrites anything: a file judged by another
+	// scorer is somebody's finished work, not a partial run of this one.
+	if *outPath != "" {
+		if err := checkScorerOfOutput(*outPath, sc.Name()); err != nil {
+			return exitCode(2, err)
+		}
+	}
 
 	cfg := eval.ScoreConfig{Scorer: sc, Batch: *batch, Concurrency: *concurrency, Progress: stderr}
 	if *inPath != "" && *inPath != "-" && eval.IsTerminal(stderr) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/hallu-eval/hallu/scorers"
@@ -13,8 +14,9 @@ import (
 // scorer's name, its free-form options, and named shortcuts for the options
 // people set most (HHEM's model directory, the judge's endpoint).
 type scorerFlags struct {
-	name *string
-	opts optionsFlag
+	name     *string
+	fallback *string
+	opts     optionsFlag
 	// shortcut flag name -> scorer option key; applied when the flag is set.
 	shortcuts map[string]*string
 }
@@ -29,6 +31,7 @@ var scorerShortcuts = []struct{ flag, key, usage string }{
 func addScorerFlags(fs *flag.FlagSet) *scorerFlags {
 	sf := &scorerFlags{opts: optionsFlag{}, shortcuts: map[string]*string{}}
 	sf.name = fs.String("scorer", "", "scorer to judge with (see 'hallu scorers'); required")
+	sf.fallback = fs.String("fallback-scorer", "", "scorer to use, with a notice, when --scorer cannot be opened (default: overlap for hhem, none otherwise; \"none\" disables)")
 	fs.Var(sf.opts, "scorer-opt", "scorer option key=value (repeatable; see docs/scorers.md)")
 	for _, s := range scorerShortcuts {
 		sf.shortcuts[s.flag] = fs.String(s.flag, "", s.usage+" (same as --scorer-opt "+s.key+"=...)")
@@ -67,10 +70,31 @@ func (sf *scorerFlags) check() error {
 	return nil
 }
 
-func (sf *scorerFlags) open(ctx context.Context) (scorers.Scorer, error) {
+// open opens the scorer, or the fallback when it cannot be opened (HHEM
+// without its weights, say), saying so on stderr.
+func (sf *scorerFlags) open(ctx context.Context, stderr io.Writer, cmd string) (scorers.Scorer, error) {
 	opts, err := sf.options()
 	if err != nil {
 		return nil, err
 	}
-	return scorers.Open(ctx, *sf.name, opts)
+	fallback := *sf.fallback
+	switch {
+	case fallback == "none":
+		fallback = ""
+	case fallback == "" && *sf.name == "hhem":
+		fallback = "overlap"
+	}
+	return openWithFallback(ctx, *sf.name, opts, fallback, stderr, cmd)
+}
+
+// openWithFallback opens name, or fallback (with no options) when name
+// cannot be opened and a fallback is given. The notice names the cause, so
+// the fix (`hallu model pull`, say) is one read away.
+func openWithFallback(ctx context.Context, name string, opts scorers.Options, fallback string, stderr io.Writer, cmd string) (scorers.Scorer, error) {
+	sc, err := scorers.Open(ctx, name, opts)
+	if err == nil || fallback == "" || fallback == name {
+		return sc, err
+	}
+	fmt.Fprintf(stderr, "hallu %s: NOTICE: %v\nhallu %s: NOTICE: scoring with the fallback scorer %q instead; its rates are not %s's\n", cmd, err, cmd, fallback, name)
+	return scorers.Open(ctx, fallback, nil)
 }

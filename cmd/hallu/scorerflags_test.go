@@ -35,3 +35,25 @@ func TestScorerFlagShortcuts(t *testing.T) {
 	assert.ErrorContains(t, parse().check(), "--scorer is required")
 	assert.ErrorContains(t, parse("--scorer", "nope").check(), `unknown scorer "nope"`)
 }
+
+func TestScoreFallsBackFromMissingHHEM(t *testing.T) {
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_CACHE", "")
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	in := scoreCLIInput(t, 3)
+
+	code, stdout, stderr := runCLI(t, in, "score", "--scorer", "hhem")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "NOTICE")
+	assert.Contains(t, stderr, "hallu model pull", "the notice says how to get HHEM")
+	recs := parseRecords(t, []byte(stdout))
+	require.Len(t, recs, 7) // 3 documents × 2 models, and a refusal
+	for _, r := range recs {
+		assert.Equal(t, "overlap", r.Judgment.Scorer, "judgments name the scorer that made them")
+	}
+
+	code, _, stderr = runCLI(t, in, "score", "--scorer", "hhem", "--fallback-scorer", "none")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "hallu model pull")
+	assert.NotContains(t, stderr, "NOTICE")
+}
