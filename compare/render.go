@@ -67,19 +67,28 @@ func (r *Result) method() string {
 const maxTextFlips = 20
 
 // WriteText writes the terminal summary.
+// rows are the cells of the comparison table's two rates (base, candidate,
+// change, p, documents, worse, better), shared by the text and Markdown
+// renderings. For the answer rate "worse" is a lost valid answer.
+func (r *Result) rows() [2][]string {
+	h, a := r.Hallucination, r.Answer
+	return [2][]string{
+		{rate(r.Base.HallucinationRate, r.Base.HRLow, r.Base.HRHigh), rate(r.Cand.HallucinationRate, r.Cand.HRLow, r.Cand.HRHigh),
+			change(h), formatP(h.P), strconv.Itoa(h.N), strconv.Itoa(h.Up), strconv.Itoa(h.Down)},
+		{rate(r.Base.AnswerRate, r.Base.ARLow, r.Base.ARHigh), rate(r.Cand.AnswerRate, r.Cand.ARLow, r.Cand.ARHigh),
+			change(a), formatP(a.P), strconv.Itoa(a.N), strconv.Itoa(a.Down), strconv.Itoa(a.Up)},
+	}
+}
+
 func (r *Result) WriteText(w io.Writer, vs []Verdict) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "base:      %s\ncandidate: %s\n", r.Base.Model, r.Cand.Model)
 	fmt.Fprintf(bw, "documents: %d shared, %d only in base, %d only in candidate\n\n", r.Shared, r.OnlyBase, r.OnlyCand)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tBASE\tCANDIDATE\tCHANGE (pp)\tP\tDOCS\tWORSE\tBETTER")
-	h, a := r.Hallucination, r.Answer
-	fmt.Fprintf(tw, "hallucination %%\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
-		rate(r.Base.HallucinationRate, r.Base.HRLow, r.Base.HRHigh), rate(r.Cand.HallucinationRate, r.Cand.HRLow, r.Cand.HRHigh),
-		change(h), formatP(h.P), h.N, h.Up, h.Down)
-	fmt.Fprintf(tw, "answered %%\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
-		rate(r.Base.AnswerRate, r.Base.ARLow, r.Base.ARHigh), rate(r.Cand.AnswerRate, r.Cand.ARLow, r.Cand.ARHigh),
-		change(a), formatP(a.P), a.N, a.Down, a.Up)
+	for i, row := range r.rows() {
+		fmt.Fprintf(tw, "%s\t%s\n", [...]string{"hallucination %", "answered %"}[i], strings.Join(row, "\t"))
+	}
 	fmt.Fprintf(tw, "judged\t%d\t%d\n", r.Base.Judged, r.Cand.Judged)
 	tw.Flush()
 	fmt.Fprintf(bw, "\n%s\n", r.method())
@@ -123,15 +132,11 @@ func (r *Result) WriteMarkdown(w io.Writer, vs []Verdict) error {
 	default:
 		fmt.Fprintf(bw, "**⚠️ Could not decide.** %s\n", mdEscape(FirstProblem(vs).Error()))
 	}
-	h, a := r.Hallucination, r.Answer
 	fmt.Fprintln(bw, "\n| | Base | Candidate | Change (pp) | McNemar p | Documents | Worse | Better |")
 	fmt.Fprintln(bw, "|---|---:|---:|---:|---:|---:|---:|---:|")
-	fmt.Fprintf(bw, "| Hallucination rate (%%) | %s | %s | %s | %s | %d | %d | %d |\n",
-		rate(r.Base.HallucinationRate, r.Base.HRLow, r.Base.HRHigh), rate(r.Cand.HallucinationRate, r.Cand.HRLow, r.Cand.HRHigh),
-		change(h), formatP(h.P), h.N, h.Up, h.Down)
-	fmt.Fprintf(bw, "| Answer rate (%%) | %s | %s | %s | %s | %d | %d | %d |\n",
-		rate(r.Base.AnswerRate, r.Base.ARLow, r.Base.ARHigh), rate(r.Cand.AnswerRate, r.Cand.ARLow, r.Cand.ARHigh),
-		change(a), formatP(a.P), a.N, a.Down, a.Up)
+	for i, row := range r.rows() {
+		fmt.Fprintf(bw, "| %s | %s |\n", [...]string{"Hallucination rate (%)", "Answer rate (%)"}[i], strings.Join(row, " | "))
+	}
 	fmt.Fprintf(bw, "| Judged | %d | %d | | | | | |\n", r.Base.Judged, r.Cand.Judged)
 	fmt.Fprintf(bw, "\n%d shared documents, %d only in base, %d only in candidate. %s\n", r.Shared, r.OnlyBase, r.OnlyCand, r.method())
 	if len(vs) > 0 {

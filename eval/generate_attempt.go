@@ -44,10 +44,6 @@ func usageOf(u *openai.Usage) *results.Usage {
 	return &results.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
 }
 
-// protocolError is a reply that does not follow the API: no choices, a
-// stream that stops without saying why.
-type protocolError = httpretry.ProtocolError
-
 // attempt sends one request under its own timeout and classifies a failure.
 func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequest) (*reply, *httpretry.Failure) {
 	ctx, cancel := context.WithTimeout(abort, g.cfg.Timeout)
@@ -65,7 +61,7 @@ func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequ
 		r, err = g.complete(ctx, req)
 	}
 	if err != nil {
-		return nil, classify(err, ctx, abort, info)
+		return nil, httpretry.Classify(err, ctx, abort, info)
 	}
 	r.latency = time.Since(start)
 	return r, nil
@@ -77,7 +73,7 @@ func (g *Generator) complete(ctx context.Context, req openai.ChatCompletionReque
 		return nil, err
 	}
 	if len(resp.Choices) == 0 {
-		return nil, &protocolError{Msg: "reply has no choices"}
+		return nil, &httpretry.ProtocolError{Msg: "reply has no choices"}
 	}
 	c := resp.Choices[0]
 	return &reply{text: c.Message.Content, finish: string(c.FinishReason), usage: usageOf(&resp.Usage)}, nil
@@ -126,7 +122,7 @@ func (g *Generator) stream(ctx context.Context, req openai.ChatCompletionRequest
 	// finished answer always carries a finish reason, so its absence means
 	// the text is a fragment, not a short summary.
 	if r.finish == "" {
-		return nil, &protocolError{Msg: fmt.Sprintf("stream ended without a finish reason after %d chunks (%d bytes): reply cut short", chunks, sb.Len())}
+		return nil, &httpretry.ProtocolError{Msg: fmt.Sprintf("stream ended without a finish reason after %d chunks (%d bytes): reply cut short", chunks, sb.Len())}
 	}
 	r.text = sb.String()
 	return &r, nil
