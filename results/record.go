@@ -24,9 +24,25 @@ type Record struct {
 	// `generate | score` needs no second pass over the dataset.
 	Source string `json:"source,omitempty"`
 
-	Model      string `json:"model"`
+	// DocHash is the first 16 hex digits of the SHA-256 of Source, so a
+	// record can be matched against a dataset without comparing texts.
+	DocHash string `json:"doc_sha256,omitempty"`
+
+	Model      string `json:"model"` // as requested
 	Endpoint   string `json:"endpoint,omitempty"`
 	PromptHash string `json:"prompt_hash,omitempty"`
+	// Params is every sampling setting sent with the request.
+	Params *Params `json:"params,omitempty"`
+	// GenKey digests everything that determines the generation: document
+	// id and text hash, model, prompt hash, Params and endpoint (see
+	// GenerationKey). Resume keeps a record only under the same key.
+	GenKey string `json:"gen_key,omitempty"`
+
+	// ServedModel and SystemFingerprint are what the server said answered
+	// (the reply's "model" and "system_fingerprint"), which may differ from
+	// the model requested.
+	ServedModel       string `json:"served_model,omitempty"`
+	SystemFingerprint string `json:"system_fingerprint,omitempty"`
 
 	Summary      string  `json:"summary"`
 	Raw          string  `json:"raw,omitempty"` // model output before <think> stripping, when different
@@ -36,6 +52,14 @@ type Record struct {
 	Usage        *Usage  `json:"usage,omitempty"`
 	Attempts     int     `json:"attempts,omitempty"`
 	Error        *Error  `json:"error,omitempty"`
+
+	// OutputTruncated: the summary was cut at the token limit
+	// (finish_reason "length"). InputTruncated: the server reported far
+	// fewer prompt tokens than the prompt holds (PromptTokensEst, a local
+	// estimate), so it summarized part of the document.
+	OutputTruncated bool `json:"output_truncated,omitempty"`
+	InputTruncated  bool `json:"input_truncated,omitempty"`
+	PromptTokensEst int  `json:"prompt_tokens_est,omitempty"`
 
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
@@ -84,10 +108,31 @@ type Injection struct {
 	Replaced string `json:"replaced"`
 }
 
+// Params is the sampling settings of a generation request, as sent.
+type Params struct {
+	Temperature float32 `json:"temperature"`
+	Seed        *int    `json:"seed,omitempty"`
+	MaxTokens   int     `json:"max_tokens,omitempty"`
+	Stream      bool    `json:"stream,omitempty"`
+	// Extra is any further fields merged into the request body.
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
 // Judgment is a scorer's verdict on (Source, Summary).
 type Judgment struct {
 	Scorer  string `json:"scorer"`
 	Version string `json:"scorer_version,omitempty"`
+	// Options and Weights complete the scorer's identity (see
+	// scorers.Identity); ScorerKey digests all four.
+	Options   map[string]string `json:"scorer_options,omitempty"`
+	Weights   string            `json:"scorer_weights,omitempty"`
+	ScorerKey string            `json:"scorer_key,omitempty"`
+	// GenHash is GenerationHash of the record as it was judged: the
+	// judgment holds only while the generation is exactly that one.
+	GenHash string `json:"gen_hash,omitempty"`
+	// FallbackFor names the scorer that was asked for when this judgment
+	// comes from a fallback scorer standing in for it.
+	FallbackFor string `json:"fallback_for,omitempty"`
 	// Score is in [0,1]; >= ConsistentThreshold means consistent. Nil when the
 	// scorer failed (see Error) or the summary was not judged because it was
 	// invalid.

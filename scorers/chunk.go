@@ -56,6 +56,20 @@ func (c *Chunked) Version() string {
 	return fmt.Sprintf("%s+chunk%d/%d", c.Inner.Version(), c.Words, c.Overlap)
 }
 
+// Identity is the inner scorer's with the windowing among its options.
+func (c *Chunked) Identity() Identity {
+	id := IdentityOf(c.Inner)
+	opts := map[string]string{}
+	for k, v := range id.Options {
+		opts[k] = v
+	}
+	opts[ChunkWordsOption] = strconv.Itoa(c.Words)
+	opts[ChunkOverlapOption] = strconv.Itoa(c.Overlap)
+	id.Options = opts
+	id.Version = c.Version()
+	return id
+}
+
 // Close closes the inner scorer.
 func (c *Chunked) Close() error { return c.Inner.Close() }
 

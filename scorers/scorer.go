@@ -125,6 +125,9 @@ func Open(ctx context.Context, name string, opts Options) (Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scorer %s: %w", name, err)
 	}
+	if _, ok := s.(Identifier); !ok {
+		s = opened{Scorer: s, opts: opts}
+	}
 	if words > 0 {
 		c, err := NewChunked(s, words, overlap)
 		if err != nil {
