@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 )
 
 // Reader decodes a JSONL stream of records. Lines are read whole (no length
@@ -144,16 +146,20 @@ func (w *Writer) Close() error {
 	return w.f.Close()
 }
 
-// Resume opens path for appending after keeping only the records for which
-// keep returns true (finished work); the rest (failed records, a torn last
-// line left by a crash) are dropped so that they are redone, and the file is
-// rewritten atomically when anything was dropped. It returns the keys
-// (model, doc id) of the kept records. A missing file starts empty.
+// Resume opens path for appending, keeping only finished work: for each
+// (model, document) the file's last record is the one that counts (a
+// later line supersedes an earlier one, as a rerun appends the redone
+// record), and it is kept when keep returns true. Everything else — failed
+// records to redo, superseded lines, a torn last line left by a crash — is
+// removed: a torn line alone by truncating the file in place, anything more
+// by rewriting the file atomically with its mode kept. The returned map
+// holds value(rec) of every kept record under Key(model, doc id). A missing
+// file starts empty.
 //
-// A line that fails to decode anywhere but at the end of the file is an error:
-// that is damage Resume must not silently discard.
-func Resume(path string, keep func(*Record) bool) (map[string]bool, *Writer, error) {
-	done := map[string]bool{}
+// A line that fails to decode anywhere but at the end of the file is an
+// error: that is damage Resume must not silently discard.
+func Resume(path string, keep func(*Record) bool, value func(*Record) string) (map[string]string, *Writer, error) {
+	done := map[string]string{}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -163,6 +169,10 @@ func Resume(path string, keep func(*Record) bool) (map[string]bool, *Writer, err
 		if err != nil {
 			return nil, nil, err
 		}
+		if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+			out.Close()
+			return nil, nil, err
+		}
 		return done, &Writer{w: out, f: out}, nil
 	}
 	if err != nil {
@@ -170,70 +180,131 @@ func Resume(path string, keep func(*Record) bool) (map[string]bool, *Writer, err
 	}
 	defer f.Close()
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".resume-*")
+	// Pass 1: which line holds each key's last record, and is it kept?
+	type last struct {
+		line int
+		keep bool
+	}
+	lasts := map[string]last{}
+	dropped, needNewline := false, false
+	var tornAt int64 = -1
+	err = eachLine(f, func(line int, off int64, b []byte, torn bool) error {
+		rec, derr := Decode(b)
+		if torn && derr != nil {
+			tornAt = off
+			return errStop
+		}
+		// A whole record without its newline was written by something other
+		// than Writer (an editor): keep it, and end its line before appending.
+		needNewline = torn
+		if derr != nil {
+			return fmt.Errorf("%s line %d: %w (fix or remove the line; nothing was changed)", path, line, derr)
+		}
+		k := Key(rec.Model, rec.DocID)
+		if _, seen := lasts[k]; seen {
+			dropped = true
+		}
+		kept := keep(rec)
+		dropped = dropped || !kept
+		lasts[k] = last{line, kept}
+		if kept {
+			done[k] = value(rec)
+		} else {
+			delete(done, k)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // no-op after the rename
-	bw := bufio.NewWriterSize(tmp, 1<<20)
+	switch {
+	case dropped:
+		// Pass 2: rewrite with each key's last record, if kept.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, nil, err
+		}
+		err = atomicfile.Write(path, func(w io.Writer) error {
+			bw := bufio.NewWriterSize(w, 1<<20)
+			err := eachLine(f, func(line int, _ int64, b []byte, torn bool) error {
+				rec, derr := Decode(b)
+				if torn && derr != nil {
+					return errStop
+				}
+				if derr != nil {
+					return fmt.Errorf("line %d changed while resuming: %w", line, derr)
+				}
+				if l := lasts[Key(rec.Model, rec.DocID)]; l.line == line && l.keep {
+					bw.Write(b)
+					bw.WriteByte('\n')
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return bw.Flush()
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewrite %s: %w", path, err)
+		}
+	case tornAt >= 0:
+		// Only the last write was cut short: cut it off in place rather
+		// than copying a file that may hold a million records.
+		if err := os.Truncate(path, tornAt); err != nil {
+			return nil, nil, fmt.Errorf("truncate the torn last line of %s: %w", path, err)
+		}
+	}
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if needNewline && !dropped {
+		if _, err := out.Write([]byte{'\n'}); err != nil {
+			out.Close()
+			return nil, nil, err
+		}
+	}
+	return done, &Writer{w: out, f: out}, nil
+}
 
-	br := bufio.NewReaderSize(f, 1<<20)
-	dropped := false
+// Compact rewrites path keeping each (model, document)'s last record, so
+// that records superseded by a rerun are not counted twice.
+func Compact(path string) error {
+	_, w, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "" })
+	if err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+var errStop = errors.New("stop")
+
+// eachLine calls fn with every non-blank line of r (trimmed), its 1-based
+// number and the offset where it starts; torn is set for a last line with
+// no newline, which fn may treat as cut short. fn returning errStop ends
+// the walk without error.
+func eachLine(r io.Reader, fn func(line int, off int64, b []byte, torn bool) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var off int64
 	for line := 1; ; line++ {
 		b, rerr := br.ReadBytes('\n')
 		if len(b) == 0 && rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				tmp.Close()
-				return nil, nil, fmt.Errorf("%s: %w", path, rerr)
+			if errors.Is(rerr, io.EOF) {
+				return nil
 			}
-			break
+			return rerr
 		}
-		torn := rerr != nil // no newline: the write was cut short
+		start := off
+		off += int64(len(b))
 		trimmed := bytes.TrimSpace(b)
 		if len(trimmed) == 0 {
-			dropped = dropped || len(b) > 0
 			continue
 		}
-		rec, derr := Decode(trimmed)
-		if derr != nil || torn {
-			if torn {
-				dropped = true
-				break
+		if err := fn(line, start, trimmed, rerr != nil); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
 			}
-			tmp.Close()
-			return nil, nil, fmt.Errorf("%s line %d: %w (fix or remove the line; nothing was changed)", path, line, derr)
-		}
-		k := Key(rec.Model, rec.DocID)
-		if !keep(rec) || done[k] {
-			dropped = true
-			continue
-		}
-		done[k] = true
-		bw.Write(trimmed)
-		bw.WriteByte('\n')
-	}
-	if !dropped {
-		tmp.Close()
-	} else {
-		if err := bw.Flush(); err != nil {
-			tmp.Close()
-			return nil, nil, err
-		}
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return nil, nil, err
-		}
-		if err := tmp.Close(); err != nil {
-			return nil, nil, err
-		}
-		if err := os.Rename(tmpName, path); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	out, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, nil, err
-	}
-	return done, &Writer{w: out, f: out}, nil
 }

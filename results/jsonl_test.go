@@ -30,15 +30,15 @@ func TestResumeKeepsFinishedDropsFailedAndTorn(t *testing.T) {
 	torn = torn[:len(torn)/2]
 	require.NoError(t, os.WriteFile(path, []byte(ok1+failed+dup+ok2+torn), 0o644))
 
-	done, w, err := Resume(path, func(r *Record) bool { return r.Error == nil })
+	done, w, err := Resume(path, func(r *Record) bool { return r.Error == nil }, func(r *Record) string { return r.Summary })
 	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{Key("m", "a"): true, Key("m", "c"): true}, done)
+	assert.Equal(t, map[string]string{Key("m", "a"): "again", Key("m", "c"): "fine"}, done, "a later line supersedes an earlier one")
 	require.NoError(t, w.Write(&Record{DocID: "b", Model: "m", Summary: "retried"}))
 	require.NoError(t, w.Close())
 
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Equal(t, ok1+ok2+line(t, &Record{DocID: "b", Model: "m", Summary: "retried"}), string(b))
+	assert.Equal(t, dup+ok2+line(t, &Record{DocID: "b", Model: "m", Summary: "retried"}), string(b), "superseded, failed and torn lines are gone; none is doubled")
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*"))
 	assert.Empty(t, left, "no temporary file is left behind")
 }
@@ -47,7 +47,7 @@ func TestResumeRefusesDamageInTheMiddle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	content := line(t, &Record{DocID: "a", Model: "m"}) + "{not json\n" + line(t, &Record{DocID: "b", Model: "m"})
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-	_, _, err := Resume(path, func(*Record) bool { return true })
+	_, _, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "" })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "out.jsonl line 2")
 	b, _ := os.ReadFile(path)
@@ -56,7 +56,7 @@ func TestResumeRefusesDamageInTheMiddle(t *testing.T) {
 
 func TestResumeCreatesMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "dir", "out.jsonl")
-	done, w, err := Resume(path, func(*Record) bool { return true })
+	done, w, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "" })
 	require.NoError(t, err)
 	assert.Empty(t, done)
 	require.NoError(t, w.Close())
@@ -92,4 +92,61 @@ func TestWriterOneLinePerRecordWithSchema(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, SchemaVersion, rec.Schema)
 	assert.Equal(t, "line one\nline two", rec.Summary)
+}
+
+func TestResumeCutsATornLineInPlaceAndKeepsTheMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	ok := line(t, &Record{DocID: "a", Model: "m", Summary: "fine"})
+	torn := line(t, &Record{DocID: "b", Model: "m", Summary: "cut"})
+	require.NoError(t, os.WriteFile(path, []byte(ok+torn[:10]), 0o640))
+	require.NoError(t, os.Chmod(path, 0o640))
+	before, err := os.Stat(path)
+	require.NoError(t, err)
+
+	done, w, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "x" })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	assert.Len(t, done, 1)
+	after, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(before, after), "a torn line alone is cut off in place, not by copying the file")
+	assert.Equal(t, os.FileMode(0o640), after.Mode().Perm())
+	b, _ := os.ReadFile(path)
+	assert.Equal(t, ok, string(b))
+
+	// A rewrite (a failed record dropped) keeps the mode too.
+	failed := line(t, &Record{DocID: "c", Model: "m", Error: &Error{Class: ErrClassServer, Message: "503"}})
+	require.NoError(t, os.WriteFile(path, []byte(ok+failed), 0o640))
+	_, w, err = Resume(path, func(r *Record) bool { return r.Error == nil }, func(*Record) string { return "" })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "a repaired file keeps its mode")
+}
+
+func TestResumeKeepsAWholeLastRecordWithoutNewline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	a := line(t, &Record{DocID: "a", Model: "m", Summary: "fine"})
+	b := line(t, &Record{DocID: "b", Model: "m", Summary: "hand-edited"})
+	require.NoError(t, os.WriteFile(path, []byte(a+strings.TrimSuffix(b, "\n")), 0o644))
+	done, w, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "" })
+	require.NoError(t, err)
+	assert.Len(t, done, 2, "a whole record is the user's work, newline or not")
+	c := &Record{DocID: "c", Model: "m", Summary: "new"}
+	require.NoError(t, w.Write(c))
+	require.NoError(t, w.Close())
+	got, _ := os.ReadFile(path)
+	assert.Equal(t, a+b+line(t, c), string(got))
+}
+
+func TestCompactKeepsTheLastRecordOfEachKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	old := line(t, &Record{DocID: "a", Model: "m", Summary: "old"})
+	other := line(t, &Record{DocID: "b", Model: "m", Summary: "other"})
+	redone := line(t, &Record{DocID: "a", Model: "m", Summary: "redone"})
+	require.NoError(t, os.WriteFile(path, []byte(old+other+redone), 0o644))
+	require.NoError(t, Compact(path))
+	got, _ := os.ReadFile(path)
+	assert.Equal(t, other+redone, string(got))
 }

@@ -30,3 +30,13 @@ func TestWriteReplacesOnlyOnSuccess(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
 	assert.Empty(t, left, "no temporary file is left behind")
 }
+
+func TestWriteKeepsTheModeOfTheFileItReplaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "generations.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o640))
+	require.NoError(t, os.Chmod(path, 0o640)) // umask-proof
+	require.NoError(t, Write(path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "a rewritten file keeps its mode")
+}
