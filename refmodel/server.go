@@ -30,7 +30,12 @@ func Start(ctx context.Context) (baseURL string, stop func(), err error) {
 	done := make(chan struct{})
 	go func() {
 		<-ctx.Done()
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Shutdown waits for connections that were dialled but never used
+		// (a client racing a dial against a connection being freed leaves
+		// some), so a long deadline stalls every run's exit. By the time
+		// stop is called every request has its answer; a short wait is for
+		// replies still being written.
+		sctx, scancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 		defer scancel()
 		if srv.Shutdown(sctx) != nil {
 			srv.Close()

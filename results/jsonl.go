@@ -270,7 +270,12 @@ func Resume(path string, keep func(*Record) bool, value func(*Record) string) (m
 // Compact rewrites path keeping each (model, document)'s last record, so
 // that records superseded by a rerun are not counted twice.
 func Compact(path string) error {
-	_, w, err := Resume(path, func(*Record) bool { return true }, func(*Record) string { return "" })
+	return CompactKeep(path, func(*Record) bool { return true })
+}
+
+// CompactKeep is Compact that also drops the records keep rejects.
+func CompactKeep(path string, keep func(*Record) bool) error {
+	_, w, err := Resume(path, keep, func(*Record) string { return "" })
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,7 @@ import (
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
-	"github.com/hallu-eval/hallu/refmodel"
-	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/pipeline"
 )
 
 func init() {
@@ -23,21 +23,30 @@ func init() {
 	})
 }
 
-// generateJob is one model's generation stage as the CLI sets it up; `hallu
-// run` can build one per model.
-type generateJob struct {
-	Dataset     string
-	DatasetOpts dataset.Options
-	Limit       int
-	Shard       string // "i/n", "" = all
-	Out         string // "" = stdout, not resumable
-	Config      eval.Config
+// jsonObject is a flag holding a JSON object.
+type jsonObject map[string]any
+
+func (j *jsonObject) String() string {
+	if j == nil || *j == nil {
+		return ""
+	}
+	b, _ := json.Marshal(*j)
+	return string(b)
+}
+
+func (j *jsonObject) Set(s string) error {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return fmt.Errorf("want a JSON object such as {\"top_p\":0.9}: %v", err)
+	}
+	*j = m
+	return nil
 }
 
 func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("generate", stderr)
 	var (
-		job        generateJob
+		job        = pipeline.GenerateJob{Stdout: stdout, Log: stderr}
 		cfg        = &job.Config
 		apiKeyEnv  = fs.String("api-key-env", "OPENAI_API_KEY", "environment variable holding the API key (keys are never read from flags or written out)")
 		promptFile = fs.String("prompt-file", "", "prompt template file; must contain {article} (default: the leaderboard's prompt)")
@@ -45,18 +54,24 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		retries    = fs.Int("retries", eval.DefaultRetries, "retries per document on rate limits, 5xx, timeouts and dropped connections")
 		temp       = fs.Float64("temperature", 0, "sampling temperature (sent even when 0)")
 		seed       = fs.Int("seed", 0, "sampling seed (sent only when given)")
+		extra      jsonObject
 	)
+	fs.Var(&extra, "extra-body", "JSON object merged into every request body, e.g. '{\"top_p\":0.9}' (recorded in each record's params)")
 	fs.StringVar(&job.Dataset, "dataset", "", "dataset: builtin, FILE.csv, FILE.jsonl[.gz], FORMAT:PATH, or - for stdin")
 	fs.StringVar(&job.DatasetOpts.IDField, "id-field", "", "dataset field holding the document id (default id / article_id)")
 	fs.StringVar(&job.DatasetOpts.TextField, "text-field", "", "dataset field holding the document text (default text)")
+	fs.IntVar(&job.DatasetOpts.MaxBytes, "max-doc-bytes", 0, "largest document accepted, in bytes (0 = the default limit)")
+	fs.BoolVar(&job.Strict, "strict", false, "stop at the first unusable dataset record instead of skipping it with a warning")
 	fs.IntVar(&job.Limit, "limit", 0, "only the first N documents (0 = all); applied before --shard")
 	fs.StringVar(&job.Shard, "shard", "", "only shard i of n (e.g. 2/4) of the documents, split by id hash")
-	fs.StringVar(&job.Out, "out", "", "write records to FILE and resume from it when rerun (default: standard output)")
+	outFlag(fs, &job.Out, "write records to `FILE` and resume from it when rerun (default: standard output)")
+	fs.BoolVar(&job.Replace, "replace", false, "when --out holds records made differently (other document texts, prompt or settings), discard and redo them instead of refusing")
 	fs.StringVar(&cfg.Model, "model", "", "model name as the endpoint knows it, or builtin:lead-3 / builtin:corrupt[@SHARE]")
 	fs.StringVar(&cfg.Endpoint, "endpoint", os.Getenv("OPENAI_BASE_URL"), "OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (default $OPENAI_BASE_URL)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", eval.DefaultConcurrency, "requests in flight")
 	fs.IntVar(&cfg.RequestsPerMinute, "rpm", 0, "at most N requests per minute, retries included (0 = unlimited)")
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", 0, "maximum tokens per summary (0 = endpoint default)")
+	fs.IntVar(&cfg.MaxFatal, "max-fatal", eval.DefaultMaxFatal, "stop after N consecutive failures no retry can fix (HTTP 401/403/404, refused connections)")
 	fs.BoolVar(&cfg.Stream, "stream", false, "stream replies and record time to first token")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: hallu generate --dataset SPEC --model M [flags]
@@ -65,7 +80,10 @@ Sends each document, in the leaderboard's prompt, to an OpenAI-compatible chat
 completions endpoint and writes one JSON record per document: the summary, or
 the error that prevented one. With --out the run can be interrupted (Ctrl-C)
 and resumed by rerunning the same command: finished documents are kept,
-failed ones are tried again.
+failed ones are tried again. A finished record is kept only when it answers
+the same request (document text, model, prompt, sampling settings,
+endpoint); otherwise generate stops with exit 2 and says what differs, or,
+with --replace, redoes those documents.
 
 Flags:
 `)
@@ -75,15 +93,28 @@ Flags:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return exitCode(2, fmt.Errorf("unexpected arguments %q", fs.Args()))
+		return usageError(fs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if job.Dataset == "" || cfg.Model == "" {
-		fs.Usage()
-		return exitCode(2, errors.New("--dataset and --model are required"))
+		return usageError(fs, errors.New("--dataset and --model are required"))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-
+	switch {
+	case *timeout <= 0:
+		return usageError(fs, fmt.Errorf("--timeout %v: must be positive", *timeout))
+	case *retries < 0:
+		return usageError(fs, fmt.Errorf("--retries %d: must not be negative", *retries))
+	case cfg.Concurrency < 1:
+		return usageError(fs, fmt.Errorf("--concurrency %d: must be at least 1", cfg.Concurrency))
+	case job.Limit < 0:
+		return usageError(fs, fmt.Errorf("--limit %d: must not be negative", job.Limit))
+	case cfg.MaxFatal < 1:
+		return usageError(fs, fmt.Errorf("--max-fatal %d: must be at least 1", cfg.MaxFatal))
+	case cfg.MaxTokens < 0 || cfg.RequestsPerMinute < 0 || job.DatasetOpts.MaxBytes < 0:
+		return usageError(fs, errors.New("--max-tokens, --rpm and --max-doc-bytes must not be negative"))
+	}
+	job.EndpointSet = set["endpoint"]
 	cfg.Temperature = float32(*temp)
 	cfg.Timeout = *timeout
 	cfg.MaxRetries = *retries
@@ -93,36 +124,34 @@ Flags:
 	if set["seed"] {
 		cfg.Seed = seed
 	}
+	cfg.ExtraBody = extra
 	key, err := apiKey(*apiKeyEnv, set["api-key-env"])
 	if err != nil {
 		return exitCode(2, err)
 	}
-	cfg.APIKey = key
+	cfg.APIKey, cfg.APIKeyEnv = key, *apiKeyEnv
 	if *promptFile != "" {
 		b, err := os.ReadFile(*promptFile)
 		if err != nil {
-			return exitCode(2, fmt.Errorf("prompt file: %w", err))
+			return exitCode(2, fmt.Errorf("--prompt-file: %w", err))
 		}
 		if !strings.Contains(string(b), eval.ArticlePlaceholder) {
-			return exitCode(2, fmt.Errorf("prompt file %s has no %s placeholder for the document text", *promptFile, eval.ArticlePlaceholder))
+			return exitCode(2, fmt.Errorf("--prompt-file %s has no %s placeholder for the document text", *promptFile, eval.ArticlePlaceholder))
 		}
 		cfg.Prompt = string(b)
 	}
 	if job.Shard != "" {
 		if _, _, err := dataset.ParseShard(job.Shard); err != nil {
-			return exitCode(2, err)
+			return exitCode(2, fmt.Errorf("--shard: %w", err))
 		}
 	}
 	cfg.Progress = stderr
 
-	st, err := job.run(ctx, stdout, stderr)
+	st, err := pipeline.Generate(ctx, job)
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("generate: %d done, %d failed", st.Done, st.Failed)
-	if st.Skipped > 0 {
-		msg += fmt.Sprintf(", %d already done", st.Skipped)
-	}
+	msg := "generate: " + st.String()
 	if st.Rejected > 0 {
 		msg += fmt.Sprintf(", %d bad dataset records skipped", st.Rejected)
 	}
@@ -130,7 +159,20 @@ Flags:
 		msg += "; rerun the same command to retry the failed ones"
 	}
 	fmt.Fprintln(stderr, msg)
+	warnTruncation(stderr, st)
 	return nil
+}
+
+// warnTruncation says, at the end of a run, how many summaries were made
+// from cut input or cut short: both count as answers on the leaderboard,
+// so the user must hear about them.
+func warnTruncation(stderr io.Writer, st eval.GenerateStats) {
+	if st.OutputTruncated > 0 {
+		fmt.Fprintf(stderr, "hallu: WARNING: %d summaries were cut at the token limit (finish_reason \"length\"); raise --max-tokens or the server's limit\n", st.OutputTruncated)
+	}
+	if st.InputTruncated > 0 {
+		fmt.Fprintf(stderr, "hallu: WARNING: %d documents were cut by the server to fit its context (prompt tokens reported far below the prompt's size); raise the server's context (llama.cpp: --ctx-size with --no-context-shift; Ollama: num_ctx) and rerun with --replace\n", st.InputTruncated)
+	}
 }
 
 // apiKey reads the key from the environment. A variable the user named
@@ -141,127 +183,4 @@ func apiKey(env string, explicit bool) (string, error) {
 		return "", fmt.Errorf("--api-key-env %s: the environment variable is empty or unset", env)
 	}
 	return v, nil
-}
-
-// run opens the dataset and output, starts the builtin models when asked
-// for, and generates.
-func (j *generateJob) run(ctx context.Context, stdout, stderr io.Writer) (eval.Stats, error) {
-	cfg := j.Config
-	if cfg.Endpoint == "" && refmodel.IsBuiltin(cfg.Model) {
-		// Not tied to ctx: on Ctrl-C requests in flight get their grace
-		// period, which needs the server up.
-		url, stop, err := refmodel.Start(context.WithoutCancel(ctx))
-		if err != nil {
-			return eval.Stats{}, err
-		}
-		defer stop()
-		cfg.Endpoint = url
-	}
-	if cfg.Endpoint == "" {
-		return eval.Stats{}, exitCode(2, errors.New("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL"))
-	}
-	if refmodel.IsBuiltin(cfg.Model) && cfg.Annotate == nil {
-		cfg.Annotate = func(doc dataset.Document, rec *results.Record) {
-			if rec.Endpoint == cfg.Endpoint {
-				rec.Endpoint = "builtin" // not a random loopback port
-			}
-			if rec.Error == nil {
-				rec.Injected = refmodel.Annotate(doc.Text, rec.Model)
-			}
-		}
-	}
-	cfg.OnBadRecord = func(e *dataset.RecordError) error {
-		fmt.Fprintf(stderr, "hallu generate: skipping %v\n", e)
-		return nil
-	}
-	// Fail on bad flags before touching the output file.
-	g, err := eval.NewGenerator(cfg)
-	if err != nil {
-		return eval.Stats{}, exitCode(2, err)
-	}
-
-	src, err := j.open()
-	if err != nil {
-		return eval.Stats{}, exitCode(2, err)
-	}
-	defer src.Close()
-	if cfg.Progress != nil && eval.IsTerminal(cfg.Progress) && j.Dataset != "-" && !strings.HasSuffix(j.Dataset, ":-") {
-		cfg.Total = j.count() // an extra streaming pass, for the bar's ETA
-	}
-
-	var w *results.Writer
-	if j.Out == "" {
-		w = results.NewWriter(stdout)
-	} else {
-		var otherPrompt string
-		done, fw, err := results.Resume(j.Out, func(r *results.Record) bool {
-			if r.Model == cfg.Model && r.PromptHash != "" && r.PromptHash != g.PromptHash() && r.Error == nil {
-				otherPrompt = r.PromptHash
-			}
-			return r.Error == nil
-		})
-		if err != nil {
-			return eval.Stats{}, fmt.Errorf("resume %s: %w", j.Out, err)
-		}
-		if otherPrompt != "" {
-			fw.Close()
-			return eval.Stats{}, exitCode(2, fmt.Errorf("%s holds %s summaries made with another prompt (hash %s, now %s); write to another --out file",
-				j.Out, cfg.Model, otherPrompt, g.PromptHash()))
-		}
-		defer fw.Close()
-		w, cfg.Done = fw, done
-	}
-	st, err := eval.Generate(ctx, src, cfg, w)
-	var ie *eval.InterruptedError
-	if errors.As(err, &ie) && j.Out == "" {
-		return st, fmt.Errorf("interrupted: %s (use --out FILE to be able to resume)", ie.Stats)
-	}
-	if err == nil && j.Out != "" {
-		err = w.Sync()
-	}
-	return st, err
-}
-
-// open applies --limit, then --shard.
-func (j *generateJob) open() (dataset.Source, error) {
-	src, err := dataset.Open(j.Dataset, j.DatasetOpts)
-	if err != nil {
-		return nil, err
-	}
-	src = dataset.Limit(src, j.Limit)
-	if j.Shard == "" {
-		return src, nil
-	}
-	i, n, err := dataset.ParseShard(j.Shard)
-	if err == nil {
-		var sh dataset.Source
-		if sh, err = dataset.Shard(src, i, n); err == nil {
-			return sh, nil
-		}
-	}
-	src.Close()
-	return nil, err
-}
-
-// count returns the number of documents the job will see, or 0 when the
-// dataset cannot be read twice or fails (the run reports that itself).
-func (j *generateJob) count() int {
-	src, err := j.open()
-	if err != nil {
-		return 0
-	}
-	defer src.Close()
-	n := 0
-	for {
-		_, err := src.Next()
-		var re *dataset.RecordError
-		switch {
-		case err == nil:
-			n++
-		case errors.Is(err, io.EOF):
-			return n
-		case !errors.As(err, &re):
-			return 0
-		}
-	}
 }

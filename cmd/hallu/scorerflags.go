@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hallu-eval/hallu/pipeline"
 	"github.com/hallu-eval/hallu/scorers"
 )
 
@@ -70,12 +71,13 @@ func (sf *scorerFlags) check() error {
 	return nil
 }
 
-// open opens the scorer, or the fallback when it cannot be opened (HHEM
-// without its weights, say), saying so on stderr.
-func (sf *scorerFlags) open(ctx context.Context, stderr io.Writer, cmd string) (scorers.Scorer, error) {
+// open opens the scorer, or the fallback in its place when the scorer's
+// parts are absent (HHEM without its weights); fallbackFor then names the
+// scorer asked for.
+func (sf *scorerFlags) open(ctx context.Context, stderr io.Writer) (sc scorers.Scorer, fallbackFor string, err error) {
 	opts, err := sf.options()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	fallback := *sf.fallback
 	switch {
@@ -84,17 +86,5 @@ func (sf *scorerFlags) open(ctx context.Context, stderr io.Writer, cmd string) (
 	case fallback == "" && *sf.name == "hhem":
 		fallback = "overlap"
 	}
-	return openWithFallback(ctx, *sf.name, opts, fallback, stderr, cmd)
-}
-
-// openWithFallback opens name, or fallback (with no options) when name
-// cannot be opened and a fallback is given. The notice names the cause, so
-// the fix (`hallu model pull`, say) is one read away.
-func openWithFallback(ctx context.Context, name string, opts scorers.Options, fallback string, stderr io.Writer, cmd string) (scorers.Scorer, error) {
-	sc, err := scorers.Open(ctx, name, opts)
-	if err == nil || fallback == "" || fallback == name {
-		return sc, err
-	}
-	fmt.Fprintf(stderr, "hallu %s: NOTICE: %v\nhallu %s: NOTICE: scoring with the fallback scorer %q instead; its rates are not %s's\n", cmd, err, cmd, fallback, name)
-	return scorers.Open(ctx, fallback, nil)
+	return pipeline.OpenScorer(ctx, *sf.name, opts, fallback, stderr)
 }

@@ -1,0 +1,240 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/internal/httpretry"
+	"github.com/hallu-eval/hallu/internal/lock"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
+	"github.com/hallu-eval/hallu/scorers"
+)
+
+// File names inside a run directory.
+const (
+	GenerationsFile = "generations.jsonl"
+	JudgmentsFile   = "judgments.jsonl"
+	RunHTMLFile     = "report.html"
+)
+
+// RunOptions are the command-line side of `hallu run`.
+type RunOptions struct {
+	Version string // hallu's, for the manifest
+	// Replace discards records made differently from this config (another
+	// dataset text, prompt, setting or scorer) instead of refusing.
+	Replace bool
+	Stdout  io.Writer // the final table
+	Log     io.Writer // notices and progress
+}
+
+// Run generates, scores and reports every model of c. Everything that can
+// be checked is checked before the first request: the dataset, the prompt,
+// the report formats, the scorer, every model's endpoint and key.
+func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
+	log := opt.Log
+	if log == nil {
+		log = io.Discard
+	}
+	started := time.Now().UTC()
+	if _, err := dataset.Describe(c.Dataset); err != nil {
+		return inputErrf("dataset %s: %w", c.Dataset, err)
+	}
+	if c.Shard != "" {
+		if _, _, err := dataset.ParseShard(c.Shard); err != nil {
+			return inputErrf("shard: %w", err)
+		}
+	}
+	prompt := ""
+	if c.PromptFile != "" {
+		b, err := os.ReadFile(c.PromptFile)
+		if err != nil {
+			return inputErrf("prompt_file: %w", err)
+		}
+		if !strings.Contains(string(b), eval.ArticlePlaceholder) {
+			return inputErrf("prompt_file %s has no %s placeholder", c.PromptFile, eval.ArticlePlaceholder)
+		}
+		prompt = string(b)
+	}
+	for _, f := range c.Report.Formats {
+		if err := report.Check(f); err != nil {
+			return inputErrf("report.formats: %w", err)
+		}
+	}
+	jobs := make([]GenerateJob, len(c.Models))
+	for i, m := range c.Models {
+		job, err := c.generateJob(m, prompt)
+		if err != nil {
+			return inputErr(err)
+		}
+		if job.Config.Endpoint != "" {
+			// NewGenerator checks every setting without sending anything.
+			g, err := eval.NewGenerator(job.Config)
+			if err != nil {
+				return inputErrf("%s: %w", m.Name, err)
+			}
+			g.Close()
+		}
+		jobs[i] = job
+	}
+	if err := os.MkdirAll(c.Output, 0o755); err != nil {
+		return inputErrf("output: %w", err)
+	}
+	l, err := lock.Acquire(c.Output)
+	if err != nil {
+		return inputErr(err)
+	}
+	defer l.Release()
+	// Open the scorer before generating: a configuration that cannot score
+	// should fail before any model is asked for anything.
+	sc, fallbackFor, err := OpenScorer(ctx, c.Scorer, scorers.Options(c.ScorerOptions), c.FallbackScorer, log)
+	if err != nil {
+		return inputErr(err)
+	}
+	defer sc.Close()
+
+	var judgmentFiles []string
+	counts := map[string]ManifestCounts{}
+	for i, m := range c.Models {
+		dir := filepath.Join(c.Output, m.Label)
+		fmt.Fprintf(log, "hallu run: %s: generating\n", m.Name)
+		gst, err := Generate(ctx, jobs[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		fmt.Fprintf(log, "hallu run: %s: %s\n", m.Name, gst)
+		fmt.Fprintf(log, "hallu run: %s: scoring with %s\n", m.Name, scorers.IdentityOf(sc))
+		sst, err := Score(ctx, ScoreJob{
+			In: filepath.Join(dir, GenerationsFile), Out: filepath.Join(dir, JudgmentsFile),
+			Scorer: sc, FallbackFor: fallbackFor, Batch: c.ScoreBatch,
+			Replace: opt.Replace, ReplaceFlag: "--replace", Log: log,
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if sst.Failed > 0 {
+			fmt.Fprintf(log, "hallu run: %s: the scorer failed on %d records (see judgment.error); rerun to retry them\n", m.Name, sst.Failed)
+		}
+		counts[m.Name] = ManifestCounts{Dir: m.Label, Generated: gst.Done, GenerationErrors: gst.Failed, Judged: sst.Judged, ScorerErrors: sst.Failed}
+		judgmentFiles = append(judgmentFiles, filepath.Join(dir, JudgmentsFile))
+	}
+
+	// Everything below is computed from the records, not from this config:
+	// the files are the truth a rerun or a reader sees.
+	rows, err := leaderboard.Load(judgmentFiles, nil, nil)
+	if err != nil {
+		return err
+	}
+	man := &Manifest{
+		HalluVersion: opt.Version,
+		Config:       c.manifestConfig(),
+		Dataset:      c.Dataset,
+		StartedAt:    started,
+		EndedAt:      time.Now().UTC(),
+		Models:       counts,
+	}
+	man.fromRows(rows)
+	if err := WriteManifest(c.Output, man); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	for _, f := range c.Report.Formats {
+		path := filepath.Join(c.Output, "leaderboard."+report.Ext(f))
+		if err := report.WriteFile(path, f, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "hallu run: wrote %s\n", path)
+	}
+	htmlPath := filepath.Join(c.Output, RunHTMLFile)
+	if err := WriteHTML(ctx, htmlPath, judgmentFiles, man, rows); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	fmt.Fprintf(log, "hallu run: wrote %s\n", htmlPath)
+	fmt.Fprintf(opt.Stdout, "\ndataset: %s   results: %s\n\n", c.Dataset, c.Output)
+	if err := report.Write(opt.Stdout, "table", rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(opt.Stdout, "\nHTML report: %s\n", htmlPath)
+	return nil
+}
+
+// generateJob builds one model's generation stage from the config.
+func (c *RunConfig) generateJob(m ModelConfig, prompt string) (GenerateJob, error) {
+	env := m.APIKeyEnv
+	key := ""
+	if env != "" {
+		key = os.Getenv(env)
+		if key == "" {
+			return GenerateJob{}, fmt.Errorf("%s: api_key_env %s: the environment variable is empty or unset", m.Name, env)
+		}
+	} else {
+		env = "OPENAI_API_KEY"
+		key = os.Getenv(env)
+	}
+	job := GenerateJob{
+		Dataset:     c.Dataset,
+		DatasetOpts: dataset.Options{IDField: c.IDField, TextField: c.TextField, MaxBytes: c.MaxDocBytes},
+		Limit:       c.Limit,
+		Shard:       c.Shard,
+		Strict:      *c.Strict,
+		Out:         filepath.Join(c.Output, m.Label, GenerationsFile),
+		EndpointSet: m.endpointSet,
+		Config: eval.GenerateConfig{
+			Endpoint:          m.Endpoint,
+			Model:             m.Name,
+			APIKey:            key,
+			APIKeyEnv:         env,
+			Prompt:            prompt,
+			MaxTokens:         m.MaxTokens,
+			Seed:              c.Seed,
+			Stream:            c.Stream,
+			ExtraBody:         m.ExtraBody,
+			Concurrency:       m.Concurrency,
+			RequestsPerMinute: m.RPM,
+		},
+	}
+	if m.Temperature != nil {
+		job.Config.Temperature = float32(*m.Temperature)
+	}
+	if c.Timeout != nil {
+		job.Config.Timeout = *c.Timeout
+	}
+	if c.Retries != nil {
+		job.Config.MaxRetries = *c.Retries
+		if *c.Retries == 0 {
+			job.Config.MaxRetries = -1 // eval reads 0 as "the default"
+		}
+	}
+	if c.MaxFatal != nil {
+		job.Config.MaxFatal = *c.MaxFatal
+	}
+	return job, nil
+}
+
+// manifestConfig is the configuration as given, for the record: API keys
+// appear only as the names of their variables.
+func (c *RunConfig) manifestConfig() map[string]any {
+	models := make([]map[string]any, 0, len(c.Models))
+	for _, m := range c.Models {
+		mm := map[string]any{"name": m.Name, "label": m.Label, "endpoint": httpretry.RedactURL(m.Endpoint), "concurrency": m.Concurrency}
+		if m.APIKeyEnv != "" {
+			mm["api_key_env"] = m.APIKeyEnv
+		}
+		if m.Params > 0 {
+			mm["params"] = m.Params
+		}
+		models = append(models, mm)
+	}
+	cfg := map[string]any{
+		"config": c.path, "dataset": c.Dataset, "limit": c.Limit, "shard": c.Shard, "output": c.Output,
+		"models": models, "scorer": c.Scorer, "fallback_scorer": c.FallbackScorer,
+		"scorer_options": c.ScorerOptions, "prompt_file": c.PromptFile,
+	}
+	return cfg
+}
