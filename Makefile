@@ -32,7 +32,7 @@ bench-hhem:
 # A short fuzzing pass over every fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := dataset:FuzzCSV dataset:FuzzJSONL dataset:FuzzUnquote results:FuzzDecode \
-	scorers/hhem/tokenizer:FuzzEncode scorers/hhem/safetensors:FuzzParseHeader
+	scorers/hhem/internal/tokenizer:FuzzEncode scorers/hhem/internal/safetensors:FuzzParseHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -13,7 +13,7 @@ import (
 	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/hallu-eval/hallu/scorers"
 	"github.com/hallu-eval/hallu/scorers/hhem"
-	"github.com/hallu-eval/hallu/scorers/hhem/tokenizer"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tokenizer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

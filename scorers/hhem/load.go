@@ -1,8 +1,8 @@
 package hhem
 
 import (
-	"github.com/hallu-eval/hallu/scorers/hhem/t5"
-	"github.com/hallu-eval/hallu/scorers/hhem/tokenizer"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/t5"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tokenizer"
 )
 
 // The loaders are variables so tests can put a fake model behind the
