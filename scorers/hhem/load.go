@@ -6,8 +6,9 @@ import (
 )
 
 // The loaders are variables so tests can put a fake model behind the
-// scorer's batching and sharing logic.
+// scorer's batching and sharing logic, and count what runs.
 var (
+	digestFile    = weightsDigest
 	loadTokenizer = func(dir string) (encoder, error) {
 		t, err := tokenizer.Load(dir)
 		if err != nil {
