@@ -16,9 +16,13 @@ build:
 demo: build
 	./$(BIN) run --config examples/demo.yaml
 
+# The second pass builds HHEM's kernels without assembly (the purego tag)
+# and checks them against the same golden scores.
 test:
 	$(GO) vet ./...
+	$(GO) vet -tags purego ./scorers/hhem/...
 	$(GO) test -race -count=1 -timeout 8m ./...
+	$(GO) test -count=1 -tags purego ./scorers/hhem/...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -32,7 +36,7 @@ bench-hhem:
 # A short fuzzing pass over every fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := dataset:FuzzCSV dataset:FuzzJSONL dataset:FuzzUnquote results:FuzzDecode \
-	scorers/hhem/tokenizer:FuzzEncode scorers/hhem/safetensors:FuzzParseHeader
+	scorers/hhem/internal/tokenizer:FuzzEncode scorers/hhem/internal/safetensors:FuzzParseHeader
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

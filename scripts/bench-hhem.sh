@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks the pure-Go HHEM/T5 encoder (scorers/hhem/t5) against PyTorch
+# Benchmarks the pure-Go HHEM/T5 encoder (scorers/hhem/internal/t5) against PyTorch
 # on the same machine: random weights of flan-t5-base's real dimensions,
 # one sequence of 128, 512 and 2,048 tokens, the same thread count.
 #
@@ -22,7 +22,7 @@ runs=${RUNS:-3}
 echo "# cores: $(nproc), threads used: $threads, tags: ${TAGS:-none},$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go test -c -tags "${TAGS:-}" -o "$tmp/t5.test" ./scorers/hhem/t5/
+go test -c -tags "${TAGS:-}" -o "$tmp/t5.test" ./scorers/hhem/internal/t5/
 for n in $lengths; do
 	echo "## $n tokens"
 	GOMAXPROCS=$threads "$tmp/t5.test" -test.run '^$' \

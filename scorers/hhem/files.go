@@ -2,6 +2,7 @@ package hhem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,16 +50,29 @@ func Pull(ctx context.Context, c *hfhub.Client, revision string) (Files, error) 
 // access: model-dir / tokenizer-dir when given, otherwise the Hugging Face
 // cache (cache-dir, else the HF_HUB_CACHE / HF_HOME default). A missing
 // model's error says which command fetches it.
+//
+// Only files absent from the cache (what `hallu model pull` fixes) give an
+// error wrapping scorers.ErrNotFound, the one failure a fallback scorer may
+// stand in for. A model-dir, tokenizer-dir or cache-dir that the user named
+// but that does not hold what it should is a mistake to fix, not an absence.
 func Locate(opts scorers.Options) (Files, error) {
 	var f Files
 	modelDir := opts.Get("model-dir", "")
 	if modelDir != "" {
+		if st, err := os.Stat(modelDir); err != nil {
+			return Files{}, fmt.Errorf("model-dir: %w", err)
+		} else if !st.IsDir() {
+			return Files{}, fmt.Errorf("model-dir %s is not a directory", modelDir)
+		}
 		f.Model = filepath.Join(modelDir, "model.safetensors")
 		if !isFile(f.Model) {
-			return Files{}, fmt.Errorf("model-dir %s has no model.safetensors (download it with `hallu model pull`, which prints where it went)", modelDir)
+			return Files{}, fmt.Errorf("model-dir %s has no model.safetensors (`hallu model pull` downloads one and prints where it went)", modelDir)
 		}
 		f.Commit = commitOf(modelDir)
 	} else {
+		if err := checkCacheDir(opts); err != nil {
+			return Files{}, err
+		}
 		snap, err := cacheClient(opts).CachedSnapshot(ModelRepo, opts.Get("revision", "main"), ModelFiles)
 		if err != nil {
 			return Files{}, missing(opts, err)
@@ -75,9 +89,12 @@ func Locate(opts scorers.Options) (Files, error) {
 	case modelDir != "" && hasTokenizer(modelDir):
 		f.TokenizerDir = modelDir
 	default:
+		if err := checkCacheDir(opts); err != nil {
+			return Files{}, err
+		}
 		snap, err := cacheClient(opts).CachedSnapshot(TokenizerRepo, "main", nil)
 		if err == nil && !hasTokenizer(snap) {
-			err = fmt.Errorf("%s snapshot %s has neither spiece.model nor tokenizer.json", TokenizerRepo, snap)
+			err = fmt.Errorf("%s snapshot %s has neither spiece.model nor tokenizer.json: %w", TokenizerRepo, snap, hfhub.ErrNotCached)
 		}
 		if err != nil {
 			return Files{}, missing(opts, fmt.Errorf("tokenizer: %w", err))
@@ -88,7 +105,8 @@ func Locate(opts scorers.Options) (Files, error) {
 }
 
 // Available reports whether Locate finds the model, so callers can fall back
-// to another scorer with a notice instead of failing.
+// to another scorer with a notice instead of failing. Its error wraps
+// scorers.ErrNotFound exactly when Locate's does.
 func Available(opts scorers.Options) error {
 	_, err := Locate(opts)
 	return err
@@ -102,8 +120,36 @@ func cacheClient(opts scorers.Options) *hfhub.Client {
 	return c
 }
 
-// missing wraps a cache miss with the exact command that fixes it.
+// checkCacheDir refuses a cache-dir option naming no directory: a typo there
+// would otherwise read as "weights not downloaded" and quietly bring in the
+// fallback scorer. The environment's default cache may well not exist yet;
+// that is a plain absence.
+func checkCacheDir(opts scorers.Options) error {
+	d := opts.Get("cache-dir", "")
+	if d == "" {
+		return nil
+	}
+	st, err := os.Stat(d)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cache-dir: %w (to download HHEM there, run `%s`)", err, pullCommand(opts))
+	case !st.IsDir():
+		return fmt.Errorf("cache-dir %s is not a directory", d)
+	}
+	return nil
+}
+
+// missing wraps a cache lookup failure with the exact command that fixes
+// it. Only a cache miss is marked scorers.ErrNotFound; anything else (a
+// revision name that is not a valid path element) is the user's to fix.
 func missing(opts scorers.Options, err error) error {
+	if !errors.Is(err, hfhub.ErrNotCached) {
+		return fmt.Errorf("HHEM model: %w", err)
+	}
+	return fmt.Errorf("HHEM model %w: %w\nrun `%s` to download it, or pass --scorer-opt model-dir=DIR for a local copy", scorers.ErrNotFound, err, pullCommand(opts))
+}
+
+func pullCommand(opts scorers.Options) string {
 	cmd := "hallu model pull"
 	if r := opts.Get("revision", "main"); r != "main" {
 		cmd += " --revision " + r
@@ -111,7 +157,7 @@ func missing(opts scorers.Options, err error) error {
 	if d := opts.Get("cache-dir", ""); d != "" {
 		cmd += " --cache-dir " + d
 	}
-	return fmt.Errorf("HHEM model not found: %w\nrun `%s` to download it, or pass --scorer-opt model-dir=DIR for a local copy", err, cmd)
+	return cmd
 }
 
 func hasTokenizer(dir string) bool {

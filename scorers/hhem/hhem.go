@@ -5,13 +5,14 @@
 //
 //	model-dir      directory with model.safetensors (and config.json); default: the Hugging Face cache
 //	tokenizer-dir  directory with spiece.model or tokenizer.json; default: model-dir, else the cache
-//	cache-dir      Hugging Face hub cache to look in (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
+//	cache-dir      Hugging Face hub cache to look in, which must exist (default $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
 //	revision       HHEM revision to look up in the cache (default main)
 //	batch          most sequences per forward pass (default 32)
 //	batch-tokens   most padded tokens per forward pass (default 8192)
 //	max-tokens     truncate the source so a pair fits in this many tokens; 0 (default) = no truncation, as HHEM does
 //
-// The scorer never downloads: `hallu model pull` does, once.
+// The scorer never downloads: `hallu model pull` does, once. Open's error
+// wraps scorers.ErrNotFound only when files are absent from the cache.
 package hhem
 
 import (
@@ -127,13 +128,23 @@ func contains(list []string, s string) bool {
 // Name implements scorers.Scorer.
 func (s *Scorer) Name() string { return "hhem" }
 
-// Version is BaseVersion plus the model snapshot's commit when known, so
-// judgments from different weights are never mixed up.
-func (s *Scorer) Version() string {
-	if s.files.Commit != "" {
-		return BaseVersion + "@" + s.files.Commit
+// Version is BaseVersion. It used to carry the snapshot commit; the
+// weights' sha256 in Identity now pins the weights, and does so whether they
+// came from the cache or from a copy in a plain directory, which has no
+// commit (Files still reports it).
+func (s *Scorer) Version() string { return BaseVersion }
+
+// Identity implements scorers.Identifier: the model, its weights' sha256,
+// and max-tokens, the one option that can change a score (truncating the
+// source changes what is judged). Where the files are, batch sizes and
+// thread counts change neither the weights nor the scores, so they stay out.
+func (s *Scorer) Identity() scorers.Identity {
+	return scorers.Identity{
+		Name:    s.Name(),
+		Version: s.Version(),
+		Weights: s.w.digest,
+		Options: map[string]string{"max-tokens": strconv.Itoa(s.maxTokens)},
 	}
-	return BaseVersion
 }
 
 // Files returns where the model and tokenizer were found.

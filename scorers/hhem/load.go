@@ -1,13 +1,14 @@
 package hhem
 
 import (
-	"github.com/hallu-eval/hallu/scorers/hhem/t5"
-	"github.com/hallu-eval/hallu/scorers/hhem/tokenizer"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/t5"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tokenizer"
 )
 
 // The loaders are variables so tests can put a fake model behind the
-// scorer's batching and sharing logic.
+// scorer's batching and sharing logic, and count what runs.
 var (
+	digestFile    = weightsDigest
 	loadTokenizer = func(dir string) (encoder, error) {
 		t, err := tokenizer.Load(dir)
 		if err != nil {

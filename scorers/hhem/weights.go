@@ -2,8 +2,13 @@ package hhem
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -11,13 +16,14 @@ import (
 // process that opened the same files: the weights are large, and loading them
 // once per `--concurrency` worker would multiply memory for nothing.
 type weights struct {
-	key  string
-	tok  encoder
-	m    model
-	refs int           // guarded by loadedMu
-	run  chan struct{} // one forward pass at a time; see logits
-	done chan struct{} // closed when loading finished
-	err  error         // loading error, set before done closes
+	key    string
+	tok    encoder
+	m      model
+	digest string        // sha256 of the model file, hex; see weightsDigest
+	refs   int           // guarded by loadedMu
+	run    chan struct{} // one forward pass at a time; see logits
+	done   chan struct{} // closed when loading finished
+	err    error         // loading error, set before done closes
 }
 
 var (
@@ -50,12 +56,36 @@ func acquire(ctx context.Context, f Files) (*weights, error) {
 	loaded[key] = w
 	loadedMu.Unlock()
 
+	// The digest is taken beside the load (both read the same file, which
+	// the page cache then holds once), and once per shared load, so scorers
+	// sharing these weights never hash them again.
+	hctx, stopHash := context.WithCancel(ctx)
+	type digestResult struct {
+		sum string
+		err error
+	}
+	digested := make(chan digestResult, 1)
+	go func() {
+		sum, err := digestFile(hctx, f.Model)
+		digested <- digestResult{sum, err}
+	}()
 	w.tok, w.err = loadTokenizer(f.TokenizerDir)
 	if w.err != nil {
 		w.err = fmt.Errorf("tokenizer %s: %w", f.TokenizerDir, w.err)
 	} else if w.m, w.err = loadModel(f.Model); w.err != nil {
 		w.err = fmt.Errorf("model %s: %w", f.Model, w.err)
 	}
+	if w.err != nil {
+		stopHash()
+	}
+	d := <-digested
+	stopHash()
+	if w.err == nil && d.err != nil {
+		w.err = fmt.Errorf("model %s: sha256: %w", f.Model, d.err)
+		w.m.Close()
+		w.m = nil
+	}
+	w.digest = d.sum
 	if w.err != nil {
 		// Forget the failure so a later Open (after a fix) tries again.
 		loadedMu.Lock()
@@ -105,4 +135,54 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// weightsDigest returns the sha256 of the model file, hex-encoded. In a
+// Hugging Face cache the file is a link to blobs/<sha256>: the hub names an
+// LFS file by its sha256, and both huggingface_hub and hfhub name the blob
+// after it (hfhub checks the sum on download). That name is used as it is,
+// sparing a read of the whole file; any other file is hashed.
+func weightsDigest(ctx context.Context, path string) (string, error) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if sum, ok := blobDigest(real); ok {
+			return sum, nil
+		}
+	}
+	return hashFile(ctx, path)
+}
+
+// blobDigest reads the sha256 off a cache blob's path: .../blobs/<64 hex>.
+func blobDigest(path string) (string, bool) {
+	name := filepath.Base(path)
+	if filepath.Base(filepath.Dir(path)) != "blobs" || len(name) != sha256.Size*2 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(name); err != nil || strings.ToLower(name) != name {
+		return "", false
+	}
+	return name, true
+}
+
+func hashFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hallu-eval/hallu/scorers/hhem/safetensors"
-	"github.com/hallu-eval/hallu/scorers/hhem/tensor"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 	"github.com/stretchr/testify/require"
 )
 

@@ -6,7 +6,7 @@ package tensor
 // library and headers, Debian's libopenblas-dev) the products run through
 // cblas_sgemm on plain row-major B, one OpenBLAS thread per goroutine.
 
-import "github.com/hallu-eval/hallu/scorers/hhem/tensor/internal/blas"
+import "github.com/hallu-eval/hallu/scorers/hhem/internal/tensor/internal/blas"
 
 func packedSize(k, n int) int { return k * n }
 

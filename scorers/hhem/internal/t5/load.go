@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hallu-eval/hallu/scorers/hhem/safetensors"
-	"github.com/hallu-eval/hallu/scorers/hhem/tensor"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // Config is what Load inferred from the weights.

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/scorers/hhem/safetensors"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
 	"github.com/stretchr/testify/require"
 )
 

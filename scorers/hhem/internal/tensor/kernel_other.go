@@ -1,7 +1,9 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package tensor
 
+// Without assembly (another architecture, or the purego build tag that
+// Go projects use to ask for pure-Go code) only the Go loops exist.
 const useAsm = false
 
 func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc bool) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/hallu-eval/hallu/scorers/hhem/tensor"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // Model is a loaded encoder. It is safe for concurrent use: the weights

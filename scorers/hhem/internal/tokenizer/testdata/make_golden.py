@@ -4,7 +4,7 @@
 Run from this directory with Debian's python3-sentencepiece (apt-get install
 python3-sentencepiece; version 0.1.97 was used):
 
-    /usr/bin/python3 make_golden.py ../../../../../shared/testdata/t5/spiece.model > adversarial-golden.jsonl
+    /usr/bin/python3 make_golden.py ../../../../../../shared/testdata/t5/spiece.model > adversarial-golden.jsonl
 
 Each line is {"text": ..., "ids": [...]}, or {"hex": ..., "ids": [...]} when
 the input is not valid UTF-8 (the bytes, hex-encoded). The ids follow Hugging

@@ -1,11 +1,12 @@
-//go:build amd64
+//go:build amd64 && !purego
 
 package tensor
 
-import "os"
+import (
+	"os"
 
-func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-func xgetbv0() (eax, edx uint32)
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func kernel6x16AVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
@@ -19,24 +20,11 @@ func geluMulAVX2(a, b *float32, n int)
 //go:noescape
 func expSumAVX2(x *float32, n int, shift float32) float32
 
-// hasAVX2FMA asks the CPU (and, through XCR0, the OS: it must save the
-// YMM registers on context switches) whether AVX2 and FMA are usable.
-func hasAVX2FMA() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv0(); xcr0&6 != 6 {
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	return ebx7&(1<<5) != 0
-}
+// hasAVX2FMA reports whether the AVX2 and FMA instructions the kernels use
+// are usable. cpu.X86.HasAVX2 already includes the OS's consent (XCR0 says
+// it saves the YMM registers on context switches), which covers FMA's
+// registers too.
+func hasAVX2FMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 var useAsm = hasAVX2FMA() && os.Getenv("HALLU_NOASM") == ""
 
