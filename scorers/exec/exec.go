@@ -188,8 +188,22 @@ func (s *Scorer) Close() error {
 func (s *Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {
 	return scorers.ScoreEach(ctx, pairs, s.cfg.Workers, func(ctx context.Context, p scorers.Pair) scorers.Result {
 		pr := <-s.pool
-		res, pr := s.scoreOne(ctx, pr, p)
-		s.pool <- pr
+		done := false
+		defer func() {
+			// A panic (recovered further up) must not take the slot
+			// with it, or every later Score would wait forever; the
+			// process may be mid-record, so it goes.
+			if !done {
+				if pr != nil {
+					pr.stop(0)
+					s.forget(pr)
+				}
+				s.pool <- nil
+			}
+		}()
+		res, kept := s.scoreOne(ctx, pr, p)
+		done = true
+		s.pool <- kept
 		return res
 	})
 }
