@@ -66,7 +66,9 @@ func (c *Chunked) Identity() Identity {
 	opts[ChunkWordsOption] = strconv.Itoa(c.Words)
 	opts[ChunkOverlapOption] = strconv.Itoa(c.Overlap)
 	id.Options = opts
-	id.Version = c.Version()
+	// From the inner identity's version, which may differ from the inner
+	// Version() it was built from.
+	id.Version = fmt.Sprintf("%s+chunk%d/%d", id.Version, c.Words, c.Overlap)
 	return id
 }
 

@@ -123,8 +123,16 @@ type opened struct {
 
 func (o opened) Identity() Identity {
 	id := Identity{Name: o.Name(), Version: o.Version()}
-	if len(o.opts) > 0 {
-		id.Options = map[string]string(o.opts)
+	// A copy, so the identity cannot change under the scorer; an empty
+	// value reads as unset (Options.Get), so it is left out like one.
+	for k, v := range o.opts {
+		if v == "" {
+			continue
+		}
+		if id.Options == nil {
+			id.Options = map[string]string{}
+		}
+		id.Options[k] = v
 	}
 	return id
 }

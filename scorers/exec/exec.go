@@ -29,6 +29,7 @@ import (
 	"math"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ const (
 	DefaultStartTimeout = 10 * time.Minute
 	DefaultMaxRestarts  = 3
 	stderrTail          = 2048
+	exitInfoWait        = 10 * time.Second
 	excerptLen          = 200
 )
 
@@ -150,6 +152,21 @@ func (s *Scorer) Version() string {
 	return s.cfg.Display
 }
 
+// Identity is what decides a plugin's scores: the command it runs, as the
+// argument list (so spacing and quoting styles that give the same argv give
+// the same identity), its working directory when one is set, and its
+// declared version (only that: the command line as typed, which Version
+// falls back to, would tell apart quotings of one command). Timeouts, restarts and workers change only speed and
+// failure handling. Environment values stay out: they hold keys.
+func (s *Scorer) Identity() scorers.Identity {
+	argv, _ := json.Marshal(s.cfg.Argv)
+	opts := map[string]string{"cmd": string(argv)}
+	if s.cfg.Dir != "" {
+		opts["dir"] = filepath.Clean(s.cfg.Dir)
+	}
+	return scorers.Identity{Name: Name, Version: s.cfg.Version, Options: opts}
+}
+
 // Close ends every plugin: stdin is closed so it can exit cleanly, and
 // after a grace period it is killed.
 func (s *Scorer) Close() error {
@@ -171,8 +188,22 @@ func (s *Scorer) Close() error {
 func (s *Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {
 	return scorers.ScoreEach(ctx, pairs, s.cfg.Workers, func(ctx context.Context, p scorers.Pair) scorers.Result {
 		pr := <-s.pool
-		res, pr := s.scoreOne(ctx, pr, p)
-		s.pool <- pr
+		done := false
+		defer func() {
+			// A panic (recovered further up) must not take the slot
+			// with it, or every later Score would wait forever; the
+			// process may be mid-record, so it goes.
+			if !done {
+				if pr != nil {
+					pr.stop(0)
+					s.forget(pr)
+				}
+				s.pool <- nil
+			}
+		}()
+		res, kept := s.scoreOne(ctx, pr, p)
+		done = true
+		s.pool <- kept
 		return res
 	})
 }
@@ -216,6 +247,11 @@ func (s *Scorer) exchange(ctx context.Context, pr *proc, p scorers.Pair) (res sc
 	// otherwise block it past the timeout once the pipe is full.
 	written := make(chan error, 1)
 	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				written <- fmt.Errorf("panic while writing: %v", v)
+			}
+		}()
 		_, err := pr.stdin.Write(append(line, '\n'))
 		written <- err
 	}()
@@ -335,6 +371,7 @@ func startProc(cfg Config) (*proc, error) {
 	cmd.Dir = cfg.Dir
 	cmd.Env = os.Environ()
 	cmd.WaitDelay = 2 * time.Second
+	ownGroup(cmd)
 	pr := &proc{cmd: cmd, lines: make(chan outLine), stderr: &tail{max: stderrTail}, fresh: true, exited: make(chan struct{})}
 	cmd.Stderr = pr.stderr
 	stdin, err := cmd.StdinPipe()
@@ -351,6 +388,9 @@ func startProc(cfg Config) (*proc, error) {
 	pr.stdin = stdin
 	go func() {
 		defer close(pr.lines)
+		// A panic here would end hallu, not just this plugin: the closed
+		// channel reads as the plugin exiting, which is what it will do.
+		defer func() { _ = recover() }()
 		br := bufio.NewReaderSize(stdout, 64<<10)
 		for n := 1; ; n++ {
 			text, err := br.ReadString('\n')
@@ -370,7 +410,8 @@ func startProc(cfg Config) (*proc, error) {
 }
 
 // stop closes stdin and waits up to grace for the process to exit, then
-// kills it.
+// kills it; either way whatever it started in its process group is killed
+// too, so no orphan keeps a GPU or a port after hallu is done with it.
 func (pr *proc) stop(grace time.Duration) {
 	pr.once.Do(func() {
 		// Nobody reads the output any more: drain it so the reader
@@ -383,20 +424,22 @@ func (pr *proc) stop(grace time.Duration) {
 		if grace > 0 {
 			select {
 			case <-pr.exited:
-				return
 			case <-time.After(grace):
 			}
 		}
+		killGroup(pr.cmd.Process.Pid)
 		pr.cmd.Process.Kill()
 		<-pr.exited
 	})
 }
 
-// exitInfo describes how the process ended, with its last stderr.
+// exitInfo describes how the process ended, with its last stderr. Its
+// stdout is closed, so it is ending; the wait only bounds a plugin that
+// closed stdout and lives on, and is long enough for a loaded machine.
 func (pr *proc) exitInfo() string {
 	select {
 	case <-pr.exited:
-	case <-time.After(time.Second):
+	case <-time.After(exitInfoWait):
 		return pr.stderrInfo()
 	}
 	status := "exit status 0"

@@ -26,8 +26,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -88,6 +90,7 @@ type Config struct {
 type Judge struct {
 	cfg      Config
 	client   *openai.Client
+	pool     *http.Transport // the client's connections, closed by Close
 	policy   httpretry.Policy
 	version  string
 	endpoint string // redacted, for messages
@@ -154,25 +157,79 @@ func New(cfg Config) (*Judge, error) {
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
 	oc.BaseURL = cfg.Endpoint
-	oc.HTTPClient = newHTTPClient(cfg.Concurrency)
-	sum := sha256.Sum256([]byte(promptText))
+	hc, pool := newHTTPClient(cfg.Concurrency)
+	oc.HTTPClient = hc
 	return &Judge{
 		cfg:    cfg,
 		client: openai.NewClientWithConfig(oc),
+		pool:   pool,
 		policy: httpretry.Policy{
 			MaxRetries: cfg.Retries, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 			Gate: httpretry.NewGate(cfg.RPM),
 		},
 		// The judge model, mode and prompts decide the scores; a change
 		// of any must show in the recorded version.
-		version:  fmt.Sprintf("%s:%s:p%s", cfg.Mode, cfg.Model, hex.EncodeToString(sum[:])[:8]),
+		version:  fmt.Sprintf("%s:%s:p%s", cfg.Mode, cfg.Model, promptHash()),
 		endpoint: httpretry.RedactURL(cfg.Endpoint),
 	}, nil
 }
 
 func (j *Judge) Name() string    { return Name }
 func (j *Judge) Version() string { return j.version }
-func (j *Judge) Close() error    { return nil }
+
+// Close drops the pooled connections to the endpoint.
+func (j *Judge) Close() error {
+	j.pool.CloseIdleConnections()
+	return nil
+}
+
+// promptHash names the prompts' text: a change of any prompt is a change of
+// judge.
+func promptHash() string {
+	sum := sha256.Sum256([]byte(promptText))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+// Identity holds what can move a score: the judge model, the mode, the
+// endpoint serving it (a model name means little without the server), the
+// prompts, the sampling (temperature is always 0, forced on every request)
+// and the reply shape asked for (a JSON schema, log-probabilities, a token
+// cap that can cut a reply). Concurrency, rate, timeouts, retries and the
+// key's variable change only speed or which pairs fail.
+func (j *Judge) Identity() scorers.Identity {
+	maxTokens := "none"
+	if j.cfg.MaxTokens > 0 {
+		maxTokens = strconv.Itoa(j.cfg.MaxTokens)
+	}
+	return scorers.Identity{
+		Name:    Name,
+		Version: j.version,
+		Options: map[string]string{
+			"model":       j.cfg.Model,
+			"mode":        j.cfg.Mode,
+			"endpoint":    canonicalEndpoint(j.cfg.Endpoint),
+			"prompt":      promptHash(),
+			"temperature": "0",
+			// Claims mode never asks for log-probabilities.
+			"logprobs":   strconv.FormatBool(j.cfg.Logprobs && j.cfg.Mode == ModeVerdict),
+			"structured": strconv.FormatBool(j.cfg.Structured),
+			"max-tokens": maxTokens,
+		},
+	}
+}
+
+// canonicalEndpoint is the endpoint without credentials, query or fragment,
+// with scheme and host in lower case and no trailing slash, so spellings
+// of one server compare equal.
+func canonicalEndpoint(raw string) string {
+	u, err := url.Parse(httpretry.RedactURL(raw))
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
+	return u.String()
+}
 
 // Score judges the pairs, Concurrency at a time. Failures are per pair.
 func (j *Judge) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {

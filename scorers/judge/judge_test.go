@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,8 +51,13 @@ type fakeJudge struct {
 }
 
 func newFake(t testing.TB, handle func(w http.ResponseWriter, r *http.Request, n int, q chatReq)) *fakeJudge {
+	return newFakeWith(t, handle, nil)
+}
+
+// newFakeWith lets the test configure the server before it starts.
+func newFakeWith(t testing.TB, handle func(w http.ResponseWriter, r *http.Request, n int, q chatReq), configure func(*http.Server)) *fakeJudge {
 	f := &fakeJudge{handle: handle}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		q := chatReq{header: r.Header.Clone()}
 		if err := json.Unmarshal(raw, &q.body); err != nil || r.URL.Path != "/v1/chat/completions" {
@@ -64,6 +70,10 @@ func newFake(t testing.TB, handle func(w http.ResponseWriter, r *http.Request, n
 		f.mu.Unlock()
 		f.handle(w, r, n, q)
 	}))
+	if configure != nil {
+		configure(f.Config)
+	}
+	f.Start()
 	t.Cleanup(f.Close)
 	return f
 }
@@ -115,7 +125,9 @@ func always(content string) func(http.ResponseWriter, *http.Request, int, chatRe
 
 func openFake(t *testing.T, f *fakeJudge, extra ...string) *Judge {
 	t.Helper()
-	opts := scorers.Options{"endpoint": f.URL + "/v1", "model": "judge-model", "timeout": "2s", "retries": "2",
+	// A roomy timeout: a prompt reply must beat it under -race on a busy
+	// machine; tests about timeouts set their own.
+	opts := scorers.Options{"endpoint": f.URL + "/v1", "model": "judge-model", "timeout": "1m", "retries": "2",
 		"backoff-base": "1ms", "backoff-max": "5ms", "concurrency": "2"}
 	for _, kv := range extra {
 		k, v, _ := strings.Cut(kv, "=")
@@ -223,27 +235,29 @@ func TestReaskAfterRefusalRecovers(t *testing.T) {
 }
 
 func TestSlowReplyTimesOutAndIsRetried(t *testing.T) {
+	hang := func(r *http.Request) {
+		select { // until the judge gives up; the bound only ends a broken test
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
+	}
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int, _ chatReq) {
 		if n == 1 {
-			select { // past the judge's timeout
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
+			hang(r)
 			return
 		}
 		writeReply(w, `{"supported": true, "reason": "ok"}`, "stop", nil)
 	})
-	r := scoreOne(t, openFake(t, f, "timeout=1s")) // roomy: the second, prompt reply must beat it even on a loaded machine
+	// Every later reply is prompt, but on a loaded machine one may still
+	// miss the 1s timeout; the retries absorb that, and the behaviour under
+	// test (a timed-out attempt is retried, the answer counts) holds either
+	// way.
+	r := scoreOne(t, openFake(t, f, "timeout=1s", "retries=5"))
 	require.NoError(t, r.Err)
 	assert.Equal(t, 1.0, r.Score)
-	assert.Len(t, f.requests(), 2)
+	assert.GreaterOrEqual(t, len(f.requests()), 2)
 
-	slow := newFake(t, func(w http.ResponseWriter, r *http.Request, _ int, _ chatReq) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	})
+	slow := newFake(t, func(_ http.ResponseWriter, r *http.Request, _ int, _ chatReq) { hang(r) })
 	r = scoreOne(t, openFake(t, slow, "timeout=50ms", "retries=1"))
 	require.Error(t, r.Err)
 	assert.Contains(t, r.Err.Error(), "after 2 attempts (timeout)")
@@ -426,10 +440,66 @@ func TestOpenOptions(t *testing.T) {
 	assert.ErrorContains(t, err, "mode")
 	_, err = Open(scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "m", "temprature": "0"})
 	assert.ErrorContains(t, err, `unknown option "temprature"`)
+	_, err = scorers.Open(context.Background(), Name, scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "m", "bacth": "8"})
+	assert.ErrorContains(t, err, `unknown option "bacth" (judge takes endpoint, model, api-key-env, mode`)
 	_, err = Open(scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "m", "timeout": "soon"})
 	assert.ErrorContains(t, err, "timeout")
 	_, err = Open(scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "m", "api-key-env": "HALLU_SURELY_UNSET_VAR"})
 	assert.ErrorContains(t, err, "HALLU_SURELY_UNSET_VAR")
 	_, err = Open(scorers.Options{"endpoint": "ftp://x", "model": "m"})
 	assert.ErrorContains(t, err, "not an http(s) base URL")
+}
+
+func TestIdentity(t *testing.T) {
+	t.Setenv("JUDGE_ID_KEY", "sk-id-secret")
+	open := func(opts scorers.Options) scorers.Identity {
+		t.Helper()
+		s, err := scorers.Open(context.Background(), Name, opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		return scorers.IdentityOf(s)
+	}
+	base := scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "judge-model"}
+	id := open(base)
+	assert.Equal(t, map[string]string{
+		"model": "judge-model", "mode": "verdict", "endpoint": "http://127.0.0.1:1/v1", "prompt": promptHash(),
+		"temperature": "0", "logprobs": "true", "structured": "true", "max-tokens": "none",
+	}, id.Options, "defaults are filled in")
+	assert.Equal(t, "judge", id.Name)
+	assert.Equal(t, "verdict:judge-model:p"+promptHash(), id.Version)
+
+	speed := open(scorers.Options{"endpoint": "HTTP://user:sk-id-secret@127.0.0.1:1/v1/?key=sk-id-secret", "model": "judge-model",
+		"concurrency": "9", "rpm": "60", "timeout": "5s", "retries": "0", "parse-retries": "4",
+		"backoff-base": "2s", "backoff-max": "9s", "api-key-env": "JUDGE_ID_KEY", "logprobs": "true"})
+	assert.Equal(t, id.Key(), speed.Key(), "speed options, credentials and spelling of the endpoint do not split judgments: %s", id.Diff(speed))
+	assert.NotContains(t, fmt.Sprint(speed), "sk-id-secret")
+
+	claims := open(scorers.Options{"endpoint": "http://127.0.0.1:1/v1", "model": "judge-model", "mode": "claims", "max-tokens": "512"})
+	assert.Equal(t, "false", claims.Options["logprobs"], "claims mode never asks for log-probabilities")
+	assert.Equal(t, `version "verdict:judge-model:p`+promptHash()+`" here, "claims:judge-model:p`+promptHash()+`" there; `+
+		`option logprobs=true here, false there; option max-tokens=none here, 512 there; option mode=verdict here, claims there`, id.Diff(claims))
+
+	other := open(scorers.Options{"endpoint": "http://127.0.0.1:2/v1", "model": "judge-model"})
+	assert.NotEqual(t, id.Key(), other.Key(), "another server is another judge")
+}
+
+// Close drops the kept-alive connections, so a long-lived process that
+// opens judges does not leak them.
+func TestCloseDropsConnections(t *testing.T) {
+	closed := make(chan struct{}, 16)
+	f := newFakeWith(t, always(`{"supported": true, "reason": "ok"}`), func(s *http.Server) {
+		s.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateClosed {
+				closed <- struct{}{}
+			}
+		}
+	})
+	j := openFake(t, f)
+	require.NoError(t, scoreOne(t, j).Err)
+	require.NoError(t, j.Close())
+	select { // the bound only ends a broken test
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("the connection stayed open after Close")
+	}
 }

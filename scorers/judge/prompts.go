@@ -63,9 +63,12 @@ func messages(task, source, summary string, extra ...string) []openai.ChatComple
 
 // newHTTPClient sends temperature 0 explicitly (go-openai omits a zero)
 // and captures response headers for Retry-After.
-func newHTTPClient(conns int) *http.Client {
+// It returns the pooled transport too: the wrapper does not pass on
+// CloseIdleConnections, so Close must reach the pool directly.
+func newHTTPClient(conns int) (*http.Client, *http.Transport) {
+	base := httpretry.PooledTransport(conns)
 	return &http.Client{Transport: &httpretry.ChatTransport{
-		Base:   httpretry.PooledTransport(conns),
+		Base:   base,
 		Forced: map[string]json.RawMessage{"temperature": json.RawMessage("0")},
-	}}
+	}}, base
 }

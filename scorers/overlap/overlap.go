@@ -53,8 +53,8 @@ func init() {
 }
 
 func open(_ context.Context, opts scorers.Options) (scorers.Scorer, error) {
-	for k := range opts {
-		return nil, fmt.Errorf("unknown option %q (overlap takes no options)", k)
+	if err := opts.Check(Name); err != nil {
+		return nil, err
 	}
 	return Scorer{}, nil
 }
@@ -66,6 +66,10 @@ type Scorer struct{}
 func (Scorer) Name() string    { return Name }
 func (Scorer) Version() string { return Version }
 func (Scorer) Close() error    { return nil }
+
+// Identity is the name and version alone: the thresholds are constants,
+// covered by Version.
+func (Scorer) Identity() scorers.Identity { return scorers.Identity{Name: Name, Version: Version} }
 
 // Score judges each pair independently; it stops early only when ctx ends.
 func (Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {

@@ -82,6 +82,17 @@ func TestRegistered(t *testing.T) {
 
 	_, err = scorers.Open(context.Background(), Name, scorers.Options{"treshold": "0.3"})
 	assert.ErrorContains(t, err, `unknown option "treshold"`)
+	_, err = scorers.Open(context.Background(), Name, scorers.Options{"bacth": "8"})
+	assert.ErrorContains(t, err, `unknown option "bacth" (overlap takes no options)`)
+
+	s, err = scorers.Open(context.Background(), Name, nil)
+	require.NoError(t, err)
+	assert.Equal(t, scorers.Identity{Name: Name, Version: Version}, scorers.IdentityOf(s))
+	c, err := scorers.Open(context.Background(), Name, scorers.Options{"chunk-words": "400"})
+	require.NoError(t, err)
+	assert.Equal(t, scorers.Identity{Name: Name, Version: Version + "+chunk400/50",
+		Options: map[string]string{"chunk-words": "400", "chunk-overlap": "50"}}, scorers.IdentityOf(c),
+		"the default overlap is filled in")
 }
 
 func TestScoreStopsOnCanceledContext(t *testing.T) {

@@ -87,7 +87,7 @@ func Open(opts scorers.Options) (*Scorer, error) {
 	cfg := Config{
 		BaseURL:     opts.Get("base-url", DefaultBaseURL),
 		Model:       opts.Get("model", DefaultModel),
-		Language:    opts.Get("language", ""),
+		Language:    strings.ToLower(strings.TrimSpace(opts.Get("language", ""))),
 		Concurrency: p.Int("concurrency", DefaultConcurrency),
 		RPM:         p.Int("rpm", 0),
 		Timeout:     p.Duration("timeout", DefaultTimeout),
@@ -130,7 +130,21 @@ func New(cfg Config) (*Scorer, error) {
 
 func (s *Scorer) Name() string    { return Name }
 func (s *Scorer) Version() string { return s.cfg.Model }
-func (s *Scorer) Close() error    { s.client.CloseIdleConnections(); return nil }
+
+// Close drops the pooled connections to the API.
+func (s *Scorer) Close() error { s.client.CloseIdleConnections(); return nil }
+
+// Identity is the model that judges and the language it is told the texts
+// are in ("auto": none sent, the API detects it). Concurrency, rate,
+// timeouts and retries change only speed; the key's variable and the base
+// URL (a proxy for the same API) change nothing the API computes.
+func (s *Scorer) Identity() scorers.Identity {
+	lang := s.cfg.Language
+	if lang == "" {
+		lang = "auto"
+	}
+	return scorers.Identity{Name: Name, Version: s.cfg.Model, Options: map[string]string{"model": s.cfg.Model, "language": lang}}
+}
 
 // Score sends one call per pair, Concurrency at a time.
 func (s *Scorer) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Result, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -178,4 +179,51 @@ func TestKeyHandling(t *testing.T) {
 
 	_, err = Open(scorers.Options{"base-url": f.URL, "api-key-env": "OTHER_KEY", "batch": "8"})
 	assert.ErrorContains(t, err, `unknown option "batch"`)
+	_, err = scorers.Open(context.Background(), Name, scorers.Options{"base-url": f.URL, "api-key-env": "OTHER_KEY", "bacth": "8"})
+	assert.ErrorContains(t, err, `unknown option "bacth" (vectara takes base-url, api-key-env, model, language`)
+}
+
+func TestIdentity(t *testing.T) {
+	f := newFakeAPI(t)
+	t.Setenv("VECTARA_API_KEY", "vk-test-secret")
+	open := func(opts scorers.Options) scorers.Identity {
+		t.Helper()
+		opts["base-url"] = f.URL
+		s, err := scorers.Open(context.Background(), Name, opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		return scorers.IdentityOf(s)
+	}
+	id := open(scorers.Options{})
+	assert.Equal(t, scorers.Identity{Name: Name, Version: DefaultModel, Options: map[string]string{"model": DefaultModel, "language": "auto"}}, id)
+	fast := open(scorers.Options{"concurrency": "16", "rpm": "600", "timeout": "5s", "retries": "0", "model": DefaultModel})
+	assert.Equal(t, id.Key(), fast.Key(), "speed options do not split judgments")
+	eng := open(scorers.Options{"language": " ENG "})
+	assert.Equal(t, "option language=auto here, eng there", id.Diff(eng))
+}
+
+// Close drops the kept-alive connections.
+func TestCloseDropsConnections(t *testing.T) {
+	closed := make(chan struct{}, 16)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"score": 0.5}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	s, err := New(Config{BaseURL: srv.URL, APIKey: "k", Model: DefaultModel, Concurrency: 1, Timeout: time.Minute})
+	require.NoError(t, err)
+	res, err := s.Score(context.Background(), []scorers.Pair{{ID: "a", Source: "s", Summary: "t"}})
+	require.NoError(t, err)
+	require.NoError(t, res[0].Err)
+	require.NoError(t, s.Close())
+	select { // the bound only ends a broken test
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("the connection stayed open after Close")
+	}
 }
