@@ -12,7 +12,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -43,8 +42,10 @@ type Outcome struct {
 	Valid  bool    // the summary counts (results.Valid)
 	Scored bool    // valid and judged without a scorer error
 	Score  float64 // the judgment's score when Scored
-	// Source is a hash of the document text, 0 when the record had none.
-	Source uint64
+	// DocHash identifies the document text (results.TextHash): the
+	// record's DocHash, or the hash of its Source in records made before
+	// DocHash; "" when the record carries neither.
+	DocHash string
 	// Words, LatencyMS and the token counts feed the sides' descriptive
 	// columns (average length, latency, tokens); the paired tests ignore them.
 	Words               int
@@ -66,10 +67,11 @@ func OutcomeOf(rec *results.Record) Outcome {
 	if o.Scored {
 		o.Score = ob.Score
 	}
-	if rec.Source != "" {
-		h := fnv.New64a()
-		io.WriteString(h, rec.Source)
-		o.Source = max(h.Sum64(), 1)
+	switch {
+	case rec.DocHash != "":
+		o.DocHash = rec.DocHash
+	case rec.Source != "":
+		o.DocHash = results.TextHash(rec.Source)
 	}
 	return o
 }
@@ -78,21 +80,26 @@ func OutcomeOf(rec *results.Record) Outcome {
 type Side struct {
 	Model string
 	Docs  map[string]Outcome
+	// Prov is how the records were made, checked against the other side.
+	Prov Provenance
 }
 
 // ReadSide reads result paths (files, "-" for stdin, run directories; see
 // results.Inputs) and returns one model's outcomes. With model "", the input
 // must hold exactly one model; otherwise records of other models are
-// ignored, so that one run directory can serve both sides. Files found in a
+// ignored, so that one run directory can serve both sides. The side's
+// Provenance is filled from its records. Files found in a
 // directory that are not hallu records go to skipped (which may be nil). A
 // (model, document) pair read twice is an error.
 func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path string)) (*Side, error) {
 	byModel := map[string]map[string]Outcome{}
+	provs := map[string]*Provenance{}
 	err := results.ReadRecords(paths, stdin, skipped, func(rec *results.Record) error {
 		docs := byModel[rec.Model]
 		if docs == nil {
 			docs = map[string]Outcome{}
 			byModel[rec.Model] = docs
+			provs[rec.Model] = &Provenance{}
 		}
 		if model != "" && rec.Model != model {
 			return nil // counted as seen, not kept
@@ -101,6 +108,7 @@ func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path s
 			return fmt.Errorf("%w: model %q document %q was already read (give one stage's output: judgments supersede generations)", results.ErrDuplicate, rec.Model, rec.DocID)
 		}
 		docs[rec.DocID] = OutcomeOf(rec)
+		provs[rec.Model].observe(rec)
 		return nil
 	})
 	if err != nil {
@@ -121,7 +129,7 @@ func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path s
 	case model == "":
 		model = found[0]
 	}
-	return &Side{Model: model, Docs: byModel[model]}, nil
+	return &Side{Model: model, Docs: byModel[model], Prov: *provs[model]}, nil
 }
 
 // Options tune a comparison.
@@ -132,6 +140,10 @@ type Options struct {
 	// Intervals chooses the method of each model's own rate intervals; the
 	// bootstrap settings (samples, seed) also drive the paired intervals.
 	Intervals results.IntervalOptions
+	// AllowSettings compares sides generated with different sampling
+	// settings, with a warning; otherwise they are ErrSettings. Different
+	// scorers, prompts or documents are never compared.
+	AllowSettings bool
 }
 
 // Result is a comparison. Rates and differences are percentages and
@@ -157,6 +169,13 @@ type Result struct {
 	// Samples and Seed are the paired bootstrap's settings.
 	Samples int
 	Seed    uint64
+
+	// BaseProv and CandProv are how each side was made (scorer, prompt,
+	// sampling settings), for the reports.
+	BaseProv, CandProv Provenance
+	// Warnings name the checks that older records could not support and
+	// the differences allowed by Options.
+	Warnings []string
 }
 
 // Paired compares a yes/no outcome of the same documents under both models.
@@ -180,16 +199,24 @@ type Flip struct {
 	CandScore float64
 }
 
-// Compare pairs the two sides by document id. It fails with ErrTooFewDocs
-// when they share fewer than MinDocs documents and with ErrDifferentSources
-// when a shared document's source text (where both records carry it)
-// differs: the two sides were not run on the same dataset.
+// Compare pairs the two sides by document id. It fails with ErrScorers,
+// ErrPrompts or ErrSettings when the sides (or one side's own records) were
+// judged by different scorers or generated with different prompts or
+// sampling settings, with ErrDifferentSources when a shared document's text
+// (where both records identify it) differs: the two sides were not run on
+// the same dataset; and with ErrTooFewDocs when they share fewer than
+// MinDocs documents.
 func Compare(base, cand *Side, o Options) (*Result, error) {
 	if err := o.Intervals.Check(); err != nil {
 		return nil, err
 	}
+	warnings, err := checkProvenance(base, cand, o.AllowSettings)
+	if err != nil {
+		return nil, err
+	}
 	minDocs := cmp.Or(o.MinDocs, DefaultMinDocs)
-	r := &Result{Samples: cmp.Or(o.Intervals.Samples, results.DefaultBootstrapSamples), Seed: o.Intervals.Seed}
+	r := &Result{Samples: cmp.Or(o.Intervals.Samples, results.DefaultBootstrapSamples), Seed: o.Intervals.Seed,
+		BaseProv: base.Prov, CandProv: cand.Prov, Warnings: warnings}
 	ids := make([]string, 0, min(len(base.Docs), len(cand.Docs)))
 	var differ []string
 	for id, b := range base.Docs {
@@ -199,7 +226,7 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 			continue
 		}
 		ids = append(ids, id)
-		if b.Source != 0 && c.Source != 0 && b.Source != c.Source {
+		if b.DocHash != "" && c.DocHash != "" && b.DocHash != c.DocHash {
 			differ = append(differ, id)
 		}
 	}
@@ -207,8 +234,9 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 	r.OnlyCand = len(cand.Docs) - r.Shared
 	if len(differ) > 0 {
 		slices.Sort(differ)
-		return nil, fmt.Errorf("%w: %d of %d shared documents (first %q) differ between the two sides, so they were not run on the same dataset",
-			ErrDifferentSources, len(differ), r.Shared, differ[0])
+		id := differ[0]
+		return nil, fmt.Errorf("%w: document %q differs between base and candidate (text sha256 %s vs %s); %d of %d shared documents differ, so the two sides were not run on the same dataset",
+			ErrDifferentSources, id, base.Docs[id].DocHash, cand.Docs[id].DocHash, len(differ), r.Shared)
 	}
 	if r.Shared < minDocs {
 		return nil, fmt.Errorf("%w: the two sides share %d documents (%d only in base, %d only in candidate); at least %d are required (--min-docs)",

@@ -290,13 +290,14 @@ func TestTooFewSharedDocuments(t *testing.T) {
 }
 
 func TestDifferentDatasets(t *testing.T) {
-	mk := func(src string) Outcome { o := consistent; o.Source = uint64(len(src)) + 1; return o }
+	mk := func(src string) Outcome { o := consistent; o.DocHash = results.TextHash(src); return o }
 	base := side("a", repeat(40, mk("abc"))...)
 	cand := side("b", repeat(40, mk("abc"))...)
 	cand.Docs["d007"] = mk("other text")
 	_, err := Compare(base, cand, Options{})
 	assert.ErrorIs(t, err, ErrDifferentSources)
-	assert.ErrorContains(t, err, `1 of 40 shared documents (first "d007")`)
+	assert.ErrorContains(t, err, `document "d007" differs between base and candidate (text sha256 `+results.TextHash("abc")+" vs "+results.TextHash("other text")+")")
+	assert.ErrorContains(t, err, "1 of 40 shared documents differ")
 	// A record without its source text is not a mismatch.
 	cand.Docs["d007"] = consistent
 	_, err = Compare(base, cand, Options{})
@@ -363,7 +364,7 @@ func TestReadSide(t *testing.T) {
 	assert.Equal(t, "b", s.Model)
 	assert.Len(t, s.Docs, 3)
 	assert.Equal(t, 0.7, s.Docs["d1"].Score)
-	assert.NotZero(t, s.Docs["d1"].Source)
+	assert.Equal(t, results.TextHash("Source text of d1"), s.Docs["d1"].DocHash)
 	_, err = ReadSide([]string{path}, nil, "c", nil)
 	assert.ErrorContains(t, err, `no records of model "c" (found a, b)`)
 
@@ -395,8 +396,12 @@ func TestOutcomeOf(t *testing.T) {
 	r.Summary = "Too short."
 	r.Judgment = &results.Judgment{Score: &score}
 	assert.False(t, OutcomeOf(r).Scored, "an invalid summary's score does not count")
-	assert.NotEqual(t, OutcomeOf(r).Source, OutcomeOf(&results.Record{Source: "y"}).Source)
-	assert.Zero(t, OutcomeOf(&results.Record{}).Source)
+	assert.NotEqual(t, OutcomeOf(r).DocHash, OutcomeOf(&results.Record{Source: "y"}).DocHash)
+	assert.Zero(t, OutcomeOf(&results.Record{}).DocHash)
+	// DocHash, where the record has it, is the document's identity; older
+	// records fall back to hashing their text, which gives the same value.
+	assert.Equal(t, "feed", OutcomeOf(&results.Record{Source: "x", DocHash: "feed"}).DocHash)
+	assert.Equal(t, results.TextHash("x"), OutcomeOf(&results.Record{Source: "x"}).DocHash)
 }
 
 func TestRenderers(t *testing.T) {
@@ -473,8 +478,9 @@ func BenchmarkCompare100k(b *testing.B) {
 	cand := &Side{Model: "b", Docs: make(map[string]Outcome, n)}
 	for i := range n {
 		id := fmt.Sprintf("doc-%06d", i)
-		base.Docs[id] = Outcome{Valid: true, Scored: true, Score: float64(i%10) / 10, Source: uint64(i + 1)}
-		cand.Docs[id] = Outcome{Valid: i%50 != 0, Scored: i%50 != 0, Score: float64(i%7) / 7, Source: uint64(i + 1)}
+		h := results.TextHash(id)
+		base.Docs[id] = Outcome{Valid: true, Scored: true, Score: float64(i%10) / 10, DocHash: h}
+		cand.Docs[id] = Outcome{Valid: i%50 != 0, Scored: i%50 != 0, Score: float64(i%7) / 7, DocHash: h}
 	}
 	b.ResetTimer()
 	for b.Loop() {

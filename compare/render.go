@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -63,10 +64,16 @@ func (r *Result) method() string {
 		ci, r.Samples, r.Seed)
 }
 
+// Scorer names the scorer of both sides, which Compare requires to agree:
+// the identity that says more when one side's records are older.
+func (r *Result) Scorer() string {
+	all := Provenance{scorers: append(slices.Clip(r.BaseProv.scorers), r.CandProv.scorers...)}
+	return all.Scorer()
+}
+
 // maxTextFlips bounds the flip list in the terminal summary; JSON lists all.
 const maxTextFlips = 20
 
-// WriteText writes the terminal summary.
 // rows are the cells of the comparison table's two rates (base, candidate,
 // change, p, documents, worse, better), shared by the text and Markdown
 // renderings. For the answer rate "worse" is a lost valid answer.
@@ -80,9 +87,13 @@ func (r *Result) rows() [2][]string {
 	}
 }
 
+// WriteText writes the terminal summary.
 func (r *Result) WriteText(w io.Writer, vs []Verdict) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "base:      %s\ncandidate: %s\n", r.Base.Model, r.Cand.Model)
+	if sc := r.Scorer(); sc != "" {
+		fmt.Fprintf(bw, "scorer:    %s\n", sc)
+	}
 	fmt.Fprintf(bw, "documents: %d shared, %d only in base, %d only in candidate\n\n", r.Shared, r.OnlyBase, r.OnlyCand)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tBASE\tCANDIDATE\tCHANGE (pp)\tP\tDOCS\tWORSE\tBETTER")
@@ -138,7 +149,14 @@ func (r *Result) WriteMarkdown(w io.Writer, vs []Verdict) error {
 		fmt.Fprintf(bw, "| %s | %s |\n", [...]string{"Hallucination rate (%)", "Answer rate (%)"}[i], strings.Join(row, " | "))
 	}
 	fmt.Fprintf(bw, "| Judged | %d | %d | | | | | |\n", r.Base.Judged, r.Cand.Judged)
-	fmt.Fprintf(bw, "\n%d shared documents, %d only in base, %d only in candidate. %s\n", r.Shared, r.OnlyBase, r.OnlyCand, r.method())
+	fmt.Fprintf(bw, "\n%d shared documents, %d only in base, %d only in candidate.", r.Shared, r.OnlyBase, r.OnlyCand)
+	if sc := r.Scorer(); sc != "" {
+		fmt.Fprintf(bw, " Scorer: `%s`.", sc)
+	}
+	fmt.Fprintf(bw, " %s\n", r.method())
+	for _, w := range r.Warnings {
+		fmt.Fprintf(bw, "\n> ⚠️ %s\n", mdEscape(w))
+	}
 	if len(vs) > 0 {
 		fmt.Fprintln(bw, "\n| Gate | Result | Detail |\n|---|---|---|")
 		for _, v := range vs {
@@ -172,10 +190,14 @@ type jsonRates struct {
 	ARCILow           results.JSONFloat `json:"ar_ci_low"`
 	ARCIHigh          results.JSONFloat `json:"ar_ci_high"`
 	CIMethod          string            `json:"ci_method"`
+	// How the side was made; empty where its records are too old to say.
+	Scorer     string          `json:"scorer,omitempty"`
+	PromptHash string          `json:"prompt_hash,omitempty"`
+	Params     *results.Params `json:"params,omitempty"`
 }
 
-func ratesJSON(s results.ModelStats) jsonRates {
-	return jsonRates{Model: s.Model, Documents: s.Documents, Valid: s.Valid, Judged: s.Judged, Hallucinated: s.Hallucinated,
+func ratesJSON(s results.ModelStats, p *Provenance) jsonRates {
+	return jsonRates{Scorer: p.Scorer(), PromptHash: p.PromptHash(), Params: p.Params(), Model: s.Model, Documents: s.Documents, Valid: s.Valid, Judged: s.Judged, Hallucinated: s.Hallucinated,
 		HallucinationRate: results.JSONFloat(s.HallucinationRate), HRCILow: results.JSONFloat(s.HRLow), HRCIHigh: results.JSONFloat(s.HRHigh),
 		AnswerRate: results.JSONFloat(s.AnswerRate), ARCILow: results.JSONFloat(s.ARLow), ARCIHigh: results.JSONFloat(s.ARHigh), CIMethod: s.CI}
 }
@@ -223,10 +245,11 @@ func (r *Result) WriteJSON(w io.Writer, vs []Verdict) error {
 			Samples int    `json:"samples"`
 			Seed    uint64 `json:"seed"`
 		} `json:"bootstrap"`
-		Flipped []flip    `json:"flipped_to_hallucinated"`
-		Gates   []Verdict `json:"gates"`
-		Status  string    `json:"status"`
-	}{Base: ratesJSON(r.Base), Candidate: ratesJSON(r.Cand), Shared: r.Shared, OnlyBase: r.OnlyBase, OnlyCandidate: r.OnlyCand,
+		Flipped  []flip    `json:"flipped_to_hallucinated"`
+		Gates    []Verdict `json:"gates"`
+		Warnings []string  `json:"warnings"`
+		Status   string    `json:"status"`
+	}{Base: ratesJSON(r.Base, &r.BaseProv), Candidate: ratesJSON(r.Cand, &r.CandProv), Warnings: r.Warnings, Shared: r.Shared, OnlyBase: r.OnlyBase, OnlyCandidate: r.OnlyCand,
 		Flipped: make([]flip, len(r.Flipped)), Gates: vs}
 	out.Hallucination.jsonPaired = pairedJSON(r.Hallucination)
 	out.Hallucination.ToHallucinated, out.Hallucination.ToConsistent = r.Hallucination.Up, r.Hallucination.Down
@@ -238,6 +261,9 @@ func (r *Result) WriteJSON(w io.Writer, vs []Verdict) error {
 	}
 	if out.Gates == nil {
 		out.Gates = []Verdict{}
+	}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
 	}
 	out.Status = [...]string{"pass", "fail", "error"}[ExitStatus(vs)]
 	enc := json.NewEncoder(w)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,12 +53,27 @@ func runCompare(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.Var(&maxHR, "max-hr-increase", "fail (exit 1) when the hallucination rate rose by more than `PP` percentage points, significantly")
 	fs.Var(&maxAR, "max-ar-decrease", "fail (exit 1) when the answer rate fell by more than `PP` percentage points, significantly")
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the gates (McNemar's exact test)")
-	format := fs.String("format", "text", "output format: text, markdown or json")
+	format := fs.String("format", "table", "output format: table (text), markdown, json or html")
+	var out string
+	fs.StringVar(&out, "o", "", "write the output to `FILE` instead of standard output")
+	fs.StringVar(&out, "out", "", "write the output to `FILE` instead of standard output")
+	allowSettings := fs.Bool("allow-settings-change", false, "compare sides generated with different sampling settings (temperature, seed, max tokens, stream, extra body), with a warning; different scorers, prompts or documents are never compared")
 	junit := fs.String("junit", "", "also write the gates as a JUnit XML report to `FILE`")
 	htmlOut := fs.String("html", "", "also write an HTML report (rates, drill-down, flipped documents side by side) to `FILE`")
 	htmlMax := fs.Int("html-max-docs", htmlreport.DefaultMaxDocs, "html: documents of each status shown per model")
 	var iv results.IntervalOptions
 	addIntervalFlags(fs, &iv)
+	// --bootstrap-seed is the project-wide name of the resampling seed;
+	// --seed, compare's name for it before, stays as an alias. Defined only
+	// where the shared interval flags do not already.
+	if fs.Lookup("bootstrap-seed") == nil {
+		fs.Uint64Var(&iv.Seed, "bootstrap-seed", iv.Seed, "bootstrap seed; the same seed gives the same intervals")
+	}
+	if f := fs.Lookup("seed"); f != nil {
+		f.Usage = "deprecated alias of --bootstrap-seed"
+	} else {
+		fs.Uint64Var(&iv.Seed, "seed", iv.Seed, "deprecated alias of --bootstrap-seed")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: hallu compare [flags] BASE CAND
 
@@ -73,11 +89,19 @@ answered validly and both have scores for, and the change in answer rate,
 each with a 95%% paired bootstrap interval and McNemar's exact test, and lists
 the documents that flipped from consistent to hallucinated.
 
+Both sides must have been made the same way but for the model: judged by
+the same scorer (name, version, options, weights), generated with the same
+prompt and sampling settings (--allow-settings-change relaxes the settings),
+on the same document texts. Records made by an older hallu are checked on
+what they carry, with a warning.
+
 A gate fails when the change is larger than its limit AND significant:
 McNemar's exact two-sided p < --alpha. Exit status: 0 no regression,
-1 regression, 2 bad input (unreadable files, different datasets, fewer than
---min-docs shared documents, unscored results), each with a one-line reason.
-When $GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to it.
+1 regression, 2 bad input or failed output (unreadable files, different
+scorers, prompts, settings or datasets, fewer than --min-docs shared
+documents, unscored results, an output that could not be written), each
+with a one-line reason. When $GITHUB_STEP_SUMMARY is set, a Markdown
+summary is appended to it.
 
 Flags:
 `)
@@ -94,8 +118,10 @@ Flags:
 	gates := compare.Gates{MaxHRIncrease: float64(maxHR), MaxARDecrease: float64(maxAR), Alpha: *alpha}
 	var bad error
 	switch {
-	case *format != "text" && *format != "markdown" && *format != "json":
-		bad = fmt.Errorf("--format %q: want text, markdown or json", *format)
+	case *format == "csv":
+		bad = errors.New("--format csv: a comparison (two rates, gates, flipped documents) has no one-table form; use --format json to read it with a program")
+	case !slices.Contains([]string{"table", "text", "markdown", "json", "html"}, *format):
+		bad = fmt.Errorf("--format %q: want table, markdown, json or html", *format)
 	case paths[0] == "-" && paths[1] == "-":
 		bad = errors.New(`only one of BASE and CAND can be "-" (standard input)`)
 	case *minDocs < 1:
@@ -115,7 +141,7 @@ Flags:
 	suite := "hallu compare: " + paths[0] + " vs " + paths[1]
 	inputError := func(err error) error {
 		vs := []compare.Verdict{{Gate: "input", Status: compare.StatusError, Message: err.Error()}}
-		if werr := writeCompareReports(nil, suite, vs, *junit); werr != nil {
+		for _, werr := range writeCompareReports(nil, suite, vs, *junit) {
 			fmt.Fprintf(stderr, "hallu compare: %v\n", werr)
 		}
 		return exitCode(2, err)
@@ -132,31 +158,56 @@ Flags:
 		return inputError(err)
 	}
 	suite = "hallu compare: " + base.Model + " vs " + cand.Model
-	res, err := compare.Compare(base, cand, compare.Options{MinDocs: *minDocs, Intervals: iv})
+	res, err := compare.Compare(base, cand, compare.Options{MinDocs: *minDocs, Intervals: iv, AllowSettings: *allowSettings})
 	if err != nil {
 		return inputError(err)
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "hallu compare: warning: %s\n", w)
+	}
 	vs := res.Check(gates, *minDocs)
 
-	switch *format {
-	case "json":
-		err = res.WriteJSON(stdout, vs)
-	case "markdown":
-		err = res.WriteMarkdown(stdout, vs)
-	default:
-		err = res.WriteText(stdout, vs)
-	}
-	if err != nil {
-		return err
-	}
-	if err := writeCompareReports(res, suite, vs, *junit); err != nil {
-		return err
-	}
-	if *htmlOut != "" {
-		if err := writeCompareHTML(ctx, *htmlOut, [2]string{paths[0], paths[1]}, res, maxDocs(*htmlMax)); err != nil {
-			return err
+	// Every output is attempted; any that fails makes the exit status 2,
+	// whatever the gates say: CI must not read a lost report as a verdict.
+	var outErrs []error
+	srcs := [2]string{paths[0], paths[1]}
+	writeMain := func(w io.Writer) error {
+		switch *format {
+		case "json":
+			return res.WriteJSON(w, vs)
+		case "markdown":
+			return res.WriteMarkdown(w, vs)
+		case "html":
+			return writeCompareHTML(ctx, w, srcs, res, maxDocs(*htmlMax))
+		default:
+			return res.WriteText(w, vs)
 		}
-		fmt.Fprintf(stderr, "hallu compare: wrote %s\n", *htmlOut)
+	}
+	if out != "" {
+		if err := writeFileAtomic(out, writeMain); err != nil {
+			outErrs = append(outErrs, fmt.Errorf("writing --out %s: %w", out, err))
+		}
+	} else if err := writeMain(stdout); err != nil {
+		outErrs = append(outErrs, fmt.Errorf("writing standard output: %w", err))
+	}
+	outErrs = append(outErrs, writeCompareReports(res, suite, vs, *junit)...)
+	if *htmlOut != "" {
+		err := writeFileAtomic(*htmlOut, func(w io.Writer) error {
+			return writeCompareHTML(ctx, w, srcs, res, maxDocs(*htmlMax))
+		})
+		if err != nil {
+			outErrs = append(outErrs, fmt.Errorf("writing --html %s: %w", *htmlOut, err))
+		} else {
+			fmt.Fprintf(stderr, "hallu compare: wrote %s\n", *htmlOut)
+		}
+	}
+	if len(outErrs) > 0 {
+		// The last failure is the one-line reason main prints; the others
+		// go before it.
+		for _, e := range outErrs[:len(outErrs)-1] {
+			fmt.Fprintf(stderr, "hallu compare: %v\n", e)
+		}
+		return exitCode(2, outErrs[len(outErrs)-1])
 	}
 	if code := compare.ExitStatus(vs); code != 0 {
 		return exitCode(code, compare.FirstProblem(vs))
@@ -176,30 +227,38 @@ func readCompareSide(role, flagName, path, model string, stdin io.Reader, skippe
 }
 
 // writeCompareReports appends the Markdown summary to $GITHUB_STEP_SUMMARY
-// when it is set and writes the JUnit file when asked. res is nil when the
-// input could not be compared: the summary then says why.
-func writeCompareReports(res *compare.Result, suite string, vs []compare.Verdict, junit string) error {
+// when it is set and writes the JUnit file when asked, attempting both and
+// returning what failed. res is nil when the input could not be compared:
+// the summary then says why.
+func writeCompareReports(res *compare.Result, suite string, vs []compare.Verdict, junit string) []error {
+	var errs []error
 	if path := os.Getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
-		}
-		if res != nil {
-			err = res.WriteMarkdown(f, vs)
-		} else {
-			_, err = fmt.Fprintf(f, "### %s\n\n**⚠️ Could not compare.** %s\n\n", suite, strings.ReplaceAll(compare.FirstProblem(vs).Error(), "|", `\|`))
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, err)
+		if err := appendStepSummary(path, res, suite, vs); err != nil {
+			errs = append(errs, fmt.Errorf("writing $GITHUB_STEP_SUMMARY %s: %w", path, err))
 		}
 	}
 	if junit != "" {
-		return writeFileAtomic(junit, func(w io.Writer) error { return compare.WriteJUnit(w, suite, vs) })
+		if err := writeFileAtomic(junit, func(w io.Writer) error { return compare.WriteJUnit(w, suite, vs) }); err != nil {
+			errs = append(errs, fmt.Errorf("writing --junit %s: %w", junit, err))
+		}
 	}
-	return nil
+	return errs
+}
+
+func appendStepSummary(path string, res *compare.Result, suite string, vs []compare.Verdict) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		err = res.WriteMarkdown(f, vs)
+	} else {
+		_, err = fmt.Fprintf(f, "### %s\n\n**⚠️ Could not compare.** %s\n\n", suite, strings.ReplaceAll(compare.FirstProblem(vs).Error(), "|", `\|`))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // parseInterspersed parses flags wherever they stand among the arguments

@@ -17,7 +17,7 @@ import (
 // flipped to hallucinated with both summaries side by side. The records are
 // read a second time for the texts, which compare itself does not keep;
 // standard input cannot be, so its texts are left out with a note.
-func writeCompareHTML(ctx context.Context, path string, paths [2]string, res *compare.Result, maxDocs int) error {
+func writeCompareHTML(ctx context.Context, w io.Writer, paths [2]string, res *compare.Result, maxDocs int) error {
 	col := htmlreport.NewCollector(maxDocs)
 	flipped := make(map[string]*htmlreport.Flip, len(res.Flipped))
 	flips := make([]htmlreport.Flip, len(res.Flipped))
@@ -57,6 +57,10 @@ func writeCompareHTML(ctx context.Context, path string, paths [2]string, res *co
 			return fmt.Errorf("html report: %w", err)
 		}
 	}
+	if sc := res.Scorer(); sc != "" {
+		notes = append(notes, "Both sides judged by "+sc+".")
+	}
+	notes = append(notes, res.Warnings...)
 	notes = append(notes, fmt.Sprintf("Rates cover the %d documents both result sets hold (%d only in %s, %d only in %s).",
 		res.Shared, res.OnlyBase, sides[0], res.OnlyCand, sides[1]))
 	in := htmlreport.Input{
@@ -70,5 +74,5 @@ func writeCompareHTML(ctx context.Context, path string, paths [2]string, res *co
 		FlipBase:  sides[0],
 		FlipCand:  sides[1],
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { return htmlreport.Write(w, in) })
+	return htmlreport.Write(w, in)
 }

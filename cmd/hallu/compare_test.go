@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,16 +25,32 @@ func compareCmd(t *testing.T, stdin string, args ...string) (int, string, string
 }
 
 // writeScored writes one model's judged records, document i scored
-// scores[i], with source text made from srcPrefix and the document id.
+// scores[i], with source text made from srcPrefix and the document id,
+// every key set as this hallu writes them.
 func writeScored(t *testing.T, path, model, srcPrefix string, scores []float64) {
+	t.Helper()
+	writeScoredWith(t, path, model, srcPrefix, scores, nil)
+}
+
+// testScorer judges writeScored's records.
+var testScorer = scorers.Identity{Name: "test", Version: "1"}
+
+// writeScoredWith is writeScored with each record passed through edit
+// (which may be nil) before it is written.
+func writeScoredWith(t *testing.T, path, model, srcPrefix string, scores []float64, edit func(*results.Record)) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	var buf bytes.Buffer
 	w := results.NewWriter(&buf)
 	for i, s := range scores {
 		id := fmt.Sprintf("doc-%03d", i)
-		r := &results.Record{Model: model, DocID: id, Source: srcPrefix + id, Summary: "The cat sat on the mat today."}
-		r.Judgment = &results.Judgment{Scorer: "test", Score: &s}
+		r := &results.Record{Model: model, DocID: id, Source: srcPrefix + id, DocHash: results.TextHash(srcPrefix + id),
+			PromptHash: "0123456789abcdef", Params: &results.Params{MaxTokens: 256}, Summary: "The cat sat on the mat today."}
+		r.GenKey = results.GenerationKey(r)
+		r.Judgment = &results.Judgment{Scorer: testScorer.Name, Version: testScorer.Version, ScorerKey: testScorer.Key(), Score: &s}
+		if edit != nil {
+			edit(r)
+		}
 		require.NoError(t, w.Write(r))
 	}
 	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
@@ -267,4 +285,215 @@ func TestReportIntervalsAndCommon(t *testing.T) {
 	code, _, errOut = reportCmd(t, "", "--ci", "exact", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `"exact"`)
+}
+
+// TestCompareRefusesDifferentProvenance: two sides made differently in
+// anything but the model are bad input (exit 2), named with both values,
+// even when the gates would pass or fail. Before record keys were checked,
+// each of these compared and exited 0 or 1.
+func TestCompareRefusesDifferentProvenance(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	base := filepath.Join(dir, "base.jsonl")
+	writeScored(t, base, "a", "src ", scores(40, 4))
+	side := func(name string, bad int, edit func(*results.Record)) string {
+		p := filepath.Join(dir, name+".jsonl")
+		writeScoredWith(t, p, "b", "src ", scores(40, bad), edit)
+		return p
+	}
+	exec := scorers.Identity{Name: "exec", Version: "1", Options: map[string]string{"cmd": "./minicheck.py"}}
+	byExec := side("exec", 20, func(r *results.Record) {
+		r.Judgment.Scorer, r.Judgment.Version, r.Judgment.Options, r.Judgment.ScorerKey = exec.Name, exec.Version, exec.Options, exec.Key()
+	})
+	otherPrompt := side("prompt", 4, func(r *results.Record) { r.PromptHash = "fedcba9876543210" })
+	warmer := side("warmer", 4, func(r *results.Record) { r.Params.Temperature = 0.7 })
+	otherText := side("text", 4, func(r *results.Record) {
+		if r.DocID == "doc-017" {
+			r.Source = "another text"
+			r.DocHash = results.TextHash(r.Source)
+		}
+	})
+	mixed := side("mixed", 4, func(r *results.Record) {
+		if r.DocID == "doc-003" {
+			r.Judgment.Scorer, r.Judgment.ScorerKey = "overlap", scorers.Identity{Name: "overlap"}.Key()
+		}
+	})
+	junit := filepath.Join(dir, "junit.xml")
+
+	for _, c := range []struct {
+		name, cand, want string
+	}{
+		{"scorer", byExec, "scorer differs: test 1 (base) vs exec 1 cmd=./minicheck.py (candidate)"},
+		{"prompt", otherPrompt, "prompt differs: 0123456789abcdef (base) vs fedcba9876543210 (candidate)"},
+		{"settings", warmer, "sampling settings differ: temperature 0 (base) vs 0.7 (candidate) (--allow-settings-change compares them anyway)"},
+		{"dataset", otherText, `document "doc-017" differs between base and candidate (text sha256 ` + results.TextHash("src doc-017") + " vs " + results.TextHash("another text") + ")"},
+		{"mixed side", mixed, "candidate holds judgments of more than one scorer (test 1; overlap 1): judge it again with one scorer"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := compareCmd(t, "", base, c.cand, "--max-hr-increase", "5", "--junit", junit)
+			assert.Equal(t, 2, code, errOut)
+			assert.Empty(t, out)
+			assert.Contains(t, errOut, c.want)
+			assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+			j := readJUnit(t, junit)
+			require.Len(t, j.Suite.Cases, 1)
+			require.NotNil(t, j.Suite.Cases[0].Error)
+			assert.Contains(t, j.Suite.Cases[0].Error.Message, c.want)
+		})
+	}
+	// The scorer and dataset are never accepted; the settings may be.
+	code, _, errOut := compareCmd(t, "", base, byExec, "--allow-settings-change")
+	assert.Equal(t, 2, code, errOut)
+	code, _, errOut = compareCmd(t, "", base, warmer, "--allow-settings-change")
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "hallu compare: warning: sampling settings differ (allowed by --allow-settings-change): temperature 0 (base) vs 0.7 (candidate)")
+}
+
+// TestCompareOlderRecords: records without keys compare on what they carry
+// (scorer name and version, source text) and say so.
+func TestCompareOlderRecords(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	old := func(r *results.Record) {
+		r.DocHash, r.PromptHash, r.Params, r.GenKey, r.Judgment.ScorerKey = "", "", nil, "", ""
+	}
+	base, cand, other := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "cand.jsonl"), filepath.Join(dir, "other.jsonl")
+	writeScoredWith(t, base, "a", "src ", scores(40, 4), old)
+	writeScoredWith(t, cand, "b", "src ", scores(40, 5), old)
+	writeScoredWith(t, other, "b", "src ", scores(40, 5), func(r *results.Record) { old(r); r.Judgment.Scorer = "overlap" })
+
+	code, out, errOut := compareCmd(t, "", base, cand)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "hallu compare: warning: base and candidate hold records made by an older hallu, checked on what they carry: scorers matched on name and version only")
+	assert.Contains(t, out, "scorer:    test 1\n")
+	code, _, errOut = compareCmd(t, "", base, other)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "scorer differs: test 1 (base) vs overlap 1 (candidate)")
+}
+
+// failWriter fails every write, as a closed pipe does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestCompareOutputFailureIsExit2: an output that cannot be written is exit
+// 2, never 1 (a regression) or 0, whatever the gates say; the outputs that
+// can be written still are. Tests run as root, so unwritable paths lie
+// under a regular file rather than in a read-only directory.
+func TestCompareOutputFailureIsExit2(t *testing.T) {
+	dir := t.TempDir()
+	base, worse, same := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "worse.jsonl"), filepath.Join(dir, "same.jsonl")
+	writeScored(t, base, "a", "src ", scores(60, 6))
+	writeScored(t, worse, "b", "src ", scores(60, 18))
+	writeScored(t, same, "c", "src ", scores(60, 6))
+	notDir := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(notDir, nil, 0o644))
+	bad := filepath.Join(notDir, "x")
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+
+	for _, cand := range []string{worse, same} { // exit 1 and exit 0 without the failure
+		for _, c := range []struct {
+			name string
+			args []string
+			env  string
+			want string
+		}{
+			{"junit", []string{"--junit", bad}, "", "writing --junit " + bad},
+			{"html", []string{"--html", bad}, "", "writing --html " + bad},
+			{"out", []string{"-o", bad}, "", "writing --out " + bad},
+			{"out html", []string{"--format", "html", "--out", bad}, "", "writing --out " + bad},
+			{"step summary", nil, bad, "writing $GITHUB_STEP_SUMMARY " + bad},
+			{"proc", []string{"--junit", "/proc/hallu-compare/x.xml"}, "", "writing --junit /proc/hallu-compare/x.xml"},
+		} {
+			t.Run(filepath.Base(cand)+"/"+c.name, func(t *testing.T) {
+				t.Setenv("GITHUB_STEP_SUMMARY", c.env)
+				ok := filepath.Join(t.TempDir(), "ok.xml")
+				code, out, errOut := compareCmd(t, "", append([]string{base, cand, "--max-hr-increase", "5", "--junit", ok}, c.args...)...)
+				assert.Equal(t, 2, code, errOut)
+				assert.Contains(t, errOut, c.want)
+				if c.name == "junit" || c.name == "proc" {
+					return
+				}
+				assert.FileExists(t, ok, "the other outputs are still written")
+				if len(c.args) > 0 && c.args[0] == "-o" || c.name == "out html" {
+					return
+				}
+				assert.Contains(t, out, "gates:")
+			})
+		}
+		// Standard output itself.
+		var errOut bytes.Buffer
+		code := run([]string{"compare", base, cand, "--max-hr-increase", "5"}, strings.NewReader(""), failWriter{}, &errOut)
+		assert.Equal(t, 2, code, errOut.String())
+		assert.Contains(t, errOut.String(), "writing standard output: broken pipe")
+	}
+}
+
+// TestCompareFormatsAndOut: the project-wide format names, -o/--out, and
+// --bootstrap-seed, with flags before or after the paths.
+func TestCompareFormatsAndOut(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	base, cand := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "cand.jsonl")
+	writeScored(t, base, "a", "src ", scores(50, 5))
+	writeScored(t, cand, "b", "src ", scores(50, 3))
+
+	code, table, errOut := compareCmd(t, "", base, cand)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, table, "scorer:    test 1\n")
+	for _, f := range []string{"table", "text"} {
+		code, out, errOut := compareCmd(t, "", base, cand, "--format", f)
+		require.Equal(t, 0, code, errOut)
+		assert.Equal(t, table, out, f)
+	}
+	code, md, _ := compareCmd(t, "", "--format", "markdown", base, cand)
+	require.Equal(t, 0, code)
+	assert.Contains(t, md, "Scorer: `test 1`.")
+
+	// -o and --out write the main output to a file, nothing to stdout.
+	for _, flagName := range []string{"-o", "--out"} {
+		path := filepath.Join(dir, "out"+flagName+".md")
+		code, out, errOut := compareCmd(t, "", base, cand, "--format", "markdown", flagName, path)
+		require.Equal(t, 0, code, errOut)
+		assert.Empty(t, out)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, md, string(b))
+	}
+	// html: as --html, to -o or stdout.
+	page := filepath.Join(dir, "cmp.html")
+	code, _, errOut = compareCmd(t, "", base, cand, "--format", "html", "-o", page)
+	require.Equal(t, 0, code, errOut)
+	b, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "<html")
+	assert.Contains(t, string(b), "Both sides judged by test 1.")
+	code, out, _ := compareCmd(t, "", base, cand, "--format", "html")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "<html")
+
+	code, _, errOut = compareCmd(t, "", base, cand, "--format", "csv")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--format csv: a comparison (two rates, gates, flipped documents) has no one-table form; use --format json")
+	code, _, errOut = compareCmd(t, "", base, cand, "--format", "yaml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--format "yaml": want table, markdown, json or html`)
+
+	// --bootstrap-seed and its older name --seed set the same seed.
+	seedOf := func(args ...string) uint64 {
+		t.Helper()
+		code, out, errOut := compareCmd(t, "", append([]string{base, cand, "--format", "json", "--ci", "bootstrap"}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		var got struct {
+			Bootstrap struct{ Seed uint64 } `json:"bootstrap"`
+			Base      struct {
+				Low float64 `json:"hr_ci_low"`
+			} `json:"base"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		return got.Bootstrap.Seed
+	}
+	assert.Equal(t, uint64(42), seedOf("--bootstrap-seed", "42"))
+	assert.Equal(t, uint64(42), seedOf("--seed", "42"))
+	assert.Equal(t, uint64(1), seedOf())
 }
