@@ -259,9 +259,14 @@ func checkFormat(format string, accepted ...string) error {
 // names, for every command that writes a file.
 func addOutFlag(fs *flag.FlagSet, usage string) *string {
 	p := new(string)
+	outFlagVar(fs, p, usage)
+	return p
+}
+
+// outFlagVar is addOutFlag storing into p.
+func outFlagVar(fs *flag.FlagSet, p *string, usage string) {
 	fs.StringVar(p, "o", "", usage)
 	fs.StringVar(p, "out", "", "same as -o `FILE`")
-	return p
 }
 
 // deprecatedAlias is an old flag name that sets the flag now called to,

@@ -167,3 +167,13 @@ func TestOutFlagLongSpelling(t *testing.T) {
 		assert.Contains(t, string(b), "\nm,0.0,")
 	}
 }
+
+func TestOutFlagVar(t *testing.T) {
+	for _, args := range [][]string{{"-o", "f"}, {"--out", "f"}, {"--out=f"}, {"x", "-o", "f"}} {
+		fs := newFlagSet("x", io.Discard)
+		var out string
+		outFlagVar(fs, &out, "write to `FILE`")
+		require.NoError(t, parseFlags(fs, args), args)
+		assert.Equal(t, "f", out, args)
+	}
+}

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(command{
 		name:  "report",
-		usage: "aggregate result files into a leaderboard (table, markdown, csv, json)",
+		usage: "aggregate result files into a leaderboard (table, markdown, csv, json, html)",
 		run:   runReport,
 	})
 }
