@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hallu-eval/hallu/calibrate"
 )
@@ -21,12 +25,13 @@ func runCalibrate(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	fs := newFlagSet("calibrate", stderr)
 	labels := fs.String("labels", "", "labelled pairs: CSV/TSV with a header, or JSONL (required)")
 	sf := addScorerFlags(fs)
-	format := fs.String("format", "table", "output: table or json")
+	format := fs.String("format", "table", "output format: "+strings.Join(calibrateFormats, ", "))
+	outPath := addOutFlag(fs, "write the report to `FILE` instead of standard output")
 	threshold := fs.Float64("threshold", calibrate.DefaultThreshold, "decision threshold: score >= it predicts consistent")
 	batch := fs.Int("batch", calibrate.DefaultBatch, "pairs per scorer call")
 	concurrency := fs.Int("concurrency", calibrate.DefaultConcurrency, "scorer calls in flight")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu calibrate --labels FILE --scorer NAME [--scorer-opt k=v ...] [--format table|json]
+		fmt.Fprintf(stderr, `Usage: hallu calibrate --labels FILE --scorer NAME [--scorer-opt k=v ...] [--format F] [-o FILE]
 
 Scores human-labelled (source, summary, label) pairs and reports, as the
 LLM-AggreFact and FaithBench benchmarks do: balanced accuracy at the
@@ -48,13 +53,13 @@ Flags:
 	}
 	switch {
 	case fs.NArg() > 0:
-		return exitCode(2, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case *labels == "":
-		return exitCode(2, fmt.Errorf("--labels is required"))
+		return usageError(fmt.Errorf("--labels is required"))
 	case sf.check() != nil:
 		return exitCode(2, sf.check())
-	case *format != "table" && *format != "json":
-		return exitCode(2, fmt.Errorf("--format %q: want table or json", *format))
+	case checkFormat(*format, calibrateFormats...) != nil:
+		return usageError(checkFormat(*format, calibrateFormats...))
 	case *threshold <= 0 || *threshold > 1:
 		return exitCode(2, fmt.Errorf("--threshold %v: want a value in (0,1]", *threshold))
 	case *batch < 1 || *concurrency < 1:
@@ -82,8 +87,94 @@ Flags:
 	if rep.Errors > 0 {
 		fmt.Fprintf(stderr, "hallu calibrate: the scorer failed on %d of %d pairs; they are excluded from the figures\n", rep.Errors, rep.Errors+rep.N)
 	}
-	if *format == "json" {
-		return rep.WriteJSON(stdout, *labels)
+	write := func(w io.Writer) error { return writeCalibration(w, rep, *format, *labels) }
+	if *outPath == "" {
+		return write(stdout)
 	}
-	return rep.WriteTable(stdout, *labels)
+	return writeFileAtomic(*outPath, write)
+}
+
+// calibrateFormats are the formats of formatNames that fit calibrate's one
+// set of figures; a one-page HTML report would add nothing to the table.
+var calibrateFormats = []string{"table", "markdown", "csv", "json"}
+
+func writeCalibration(w io.Writer, rep *calibrate.Report, format, labels string) error {
+	switch format {
+	case "json":
+		return rep.WriteJSON(w, labels)
+	case "markdown", "csv":
+		return writeCalibrationRows(w, rep, format, labels)
+	default:
+		return rep.WriteTable(w, labels)
+	}
+}
+
+// writeCalibrationRows writes the figures as name/value rows, the same names
+// as the JSON report's keys, for a Markdown table or a CSV file.
+func writeCalibrationRows(w io.Writer, rep *calibrate.Report, format, labels string) error {
+	// The JSON report is the one place the figures are named; reuse it.
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf, labels); err != nil {
+		return err
+	}
+	var fields []struct{ k, v string }
+	dec := json.NewDecoder(&buf)
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return err
+	}
+	for _, k := range calibrationKeys {
+		v, ok := obj[k]
+		if !ok {
+			continue
+		}
+		var s string
+		switch v := v.(type) {
+		case nil:
+			s = "" // undefined on this set
+		case []any:
+			parts := make([]string, len(v))
+			for i, e := range v {
+				parts[i] = fmt.Sprint(e)
+			}
+			s = strings.Join(parts, "; ")
+		default:
+			s = fmt.Sprint(v)
+		}
+		fields = append(fields, struct{ k, v string }{k, s})
+	}
+	if format == "csv" {
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"metric", "value"})
+		for _, f := range fields {
+			cw.Write([]string{f.k, f.v})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	if _, err := fmt.Fprint(w, "| metric | value |\n|---|---|\n"); err != nil {
+		return err
+	}
+	for _, f := range fields {
+		v := f.v
+		if v == "" {
+			v = "n/a"
+		}
+		if _, err := fmt.Fprintf(w, "| %s | %s |\n", f.k, mdCell(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// calibrationKeys orders the rows as the table does.
+var calibrationKeys = []string{"scorer", "scorer_version", "labels", "n", "consistent", "hallucinated",
+	"errors", "threshold", "balanced_accuracy", "hallucinated_precision", "hallucinated_recall",
+	"hallucinated_f1", "auroc", "best_threshold", "best_balanced_accuracy", "error_samples"}
+
+// mdCell keeps a value inside its Markdown table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
 }

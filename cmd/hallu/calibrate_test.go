@@ -107,3 +107,33 @@ func TestCalibrateBadInput(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `bad.csv line 2: label "perhaps"`)
 }
+
+func TestCalibrateFormatsAndOut(t *testing.T) {
+	path := calibrationSet(t, ".csv")
+	code, out, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--format", "csv")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(out, "metric,value\nscorer,overlap\n"), out)
+	assert.Contains(t, out, "\nn,8\n")
+	assert.Contains(t, out, "\nauroc,0.")
+
+	code, md, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--format", "markdown")
+	require.Equal(t, 0, code, errOut)
+	assert.True(t, strings.HasPrefix(md, "| metric | value |\n|---|---|\n| scorer | overlap |\n"), md)
+	assert.Contains(t, md, "| hallucinated | 4 |\n")
+
+	// -o and --out write the same file instead of standard output.
+	dir := t.TempDir()
+	for _, f := range []string{"-o", "--out"} {
+		dest := filepath.Join(dir, "cal"+f+".csv")
+		code, stdout, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--format", "csv", f, dest)
+		require.Equal(t, 0, code, errOut)
+		assert.Empty(t, stdout)
+		b, err := os.ReadFile(dest)
+		require.NoError(t, err)
+		assert.Equal(t, out, string(b))
+	}
+
+	code, _, errOut = runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--format", "html")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--format "html": want table, markdown, csv, json`)
+}

@@ -37,12 +37,15 @@ Flags:
 
 func runModel(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "pull" && args[0] != "path") {
-		fmt.Fprint(stderr, modelUsage)
-		modelFlags("model", stderr).PrintDefaults()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stderr, modelUsage)
+			modelFlags("model", stderr).PrintDefaults()
 			return flag.ErrHelp
 		}
-		return exitCode(2, errors.New("want a subcommand: pull or path"))
+		if len(args) > 0 {
+			return usageError(fmt.Errorf("unknown subcommand %q: want pull or path", args[0]))
+		}
+		return usageError(errors.New("want a subcommand: pull or path"))
 	}
 	sub := args[0]
 	fs := modelFlags("model "+sub, stderr)
@@ -52,7 +55,7 @@ func runModel(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return err
 	}
 	if fs.NArg() > 0 {
-		return exitCode(2, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 
 	var files hhem.Files

@@ -57,8 +57,12 @@ func TestModelPullThenPath(t *testing.T) {
 func TestModelUsageErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	assert.Equal(t, 2, run([]string{"model"}, nil, &out, &errb))
-	assert.Contains(t, errb.String(), "hallu model pull")
+	assert.Equal(t, "hallu model: want a subcommand: pull or path\nrun 'hallu help model' for usage\n", errb.String())
+	errb.Reset()
 	assert.Equal(t, 2, run([]string{"model", "fetch"}, nil, &out, &errb))
+	assert.Contains(t, errb.String(), `unknown subcommand "fetch"`)
 	assert.Equal(t, 2, run([]string{"model", "pull", "extra"}, nil, &out, &errb))
+	errb.Reset()
 	assert.Equal(t, 0, run([]string{"model", "-h"}, nil, &out, &errb))
+	assert.Contains(t, errb.String(), "hallu model pull")
 }

@@ -17,31 +17,32 @@ import (
 func init() {
 	register(command{
 		name:  "report",
-		usage: "aggregate result files into a leaderboard (table, markdown, csv, json)",
+		usage: "aggregate result files into a leaderboard (table, markdown, csv, json, html)",
 		run:   runReport,
 	})
 }
 
 func runReport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
-	format := fs.String("format", "table", "output format: "+strings.Join(results.ReporterNames(), ", "))
-	outPath := fs.String("o", "", "write the report to this file instead of standard output")
+	format := fs.String("format", "table", "output format: "+strings.Join(formatNames, ", "))
+	outPath := addOutFlag(fs, "write the report to `FILE` instead of standard output")
 	from := fs.String("from", "hallu", "input layout: hallu (result JSONL files or run directories) or vectara (the leaderboard's output/ORG/MODEL/judgments.jsonl)")
 	var iv results.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	common := fs.Bool("common", false, "rate hallucination and consistency only on the documents every model answered validly (the leaderboard's old protocol); answer rates still cover all documents")
 	html := addHTMLFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] PATH...
+		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] [PATH...]
 
 Each PATH is a result JSONL file, "-" for standard input, or a directory that
 is searched for *.jsonl files. Where a directory holds both judgments.jsonl
 and generations.jsonl, only judgments.jsonl is read: it repeats every
 generation with its judgment. A (model, document) pair read twice is an error.
+With no PATH, records are read from standard input.
 
 Every rate comes with a 95%% interval: Wilson score intervals by default, or
 percentile bootstrap intervals over documents with --ci bootstrap (repeatable:
-the same --seed gives the same intervals).
+the same --bootstrap-seed gives the same intervals).
 
 Flags:
 `)
@@ -49,6 +50,9 @@ Flags:
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := checkFormat(*format, formatNames...); err != nil {
+		return usageError(err)
 	}
 	rep, err := results.LookupReporter(*format)
 	if err != nil {
@@ -120,7 +124,10 @@ func addIntervalFlags(fs *flag.FlagSet, iv *results.IntervalOptions) {
 	iv.Method = results.IntervalWilson
 	fs.StringVar(&iv.Method, "ci", results.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
 	fs.IntVar(&iv.Samples, "bootstrap-samples", results.DefaultBootstrapSamples, "bootstrap resamples")
-	fs.Uint64Var(&iv.Seed, "seed", 1, "bootstrap seed; the same seed gives the same intervals")
+	fs.Uint64Var(&iv.Seed, "bootstrap-seed", 1, "bootstrap seed; the same seed gives the same intervals")
+	// --seed was this flag's name before --seed came to mean sampling only
+	// (generate's); the old spelling still works, with a notice.
+	deprecate(fs, "seed", "bootstrap-seed")
 }
 
 // writeFileAtomic writes path so that a failed report never leaves a

@@ -94,7 +94,7 @@ func TestReportBadInput(t *testing.T) {
 
 	code, _, errOut = reportCmd(t, "", "--format", "yaml", path)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "unknown report format")
+	assert.Contains(t, errOut, `--format "yaml": want table, markdown, csv, json, html`)
 
 	// No paths: the records come from the pipe, here an empty one.
 	code, _, errOut = reportCmd(t, "")
@@ -141,4 +141,24 @@ func TestReportReadsPipeWithoutPaths(t *testing.T) {
 	code, out, errOut := reportCmd(t, string(b), "--format", "csv")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "piped-model,33.3,66.7,")
+}
+
+func TestReportBootstrapSeed(t *testing.T) {
+	dir := t.TempDir()
+	writeJudged(t, filepath.Join(dir, "a", "judgments.jsonl"), "a", 0.9, 0.1, 0.2, 0.8, 0.7, 0.3, 0.6)
+	boot := func(args ...string) (string, string) {
+		t.Helper()
+		code, out, errOut := reportCmd(t, "", append([]string{"--format", "csv", "--ci", "bootstrap", "--bootstrap-samples", "300", dir}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		return out, errOut
+	}
+	seed5, errOut := boot("--bootstrap-seed", "5")
+	assert.Empty(t, errOut)
+	seed6, _ := boot("--bootstrap-seed", "6")
+	assert.NotEqual(t, seed5, seed6, "the seed reaches the bootstrap")
+
+	// The old spelling still works, with a notice.
+	old, errOut := boot("--seed", "5")
+	assert.Equal(t, seed5, old)
+	assert.Equal(t, "hallu report: NOTICE: --seed is deprecated; use --bootstrap-seed\n", errOut)
 }

@@ -19,11 +19,18 @@ func init() {
 
 func runScorers(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scorers", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: hallu scorers
+
+Lists the consistency scorers 'hallu score --scorer' and 'hallu calibrate
+--scorer' accept, with what each needs; docs/scorers.md has their options.
+`)
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return exitCode(2, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, name := range scorers.Names() {
