@@ -64,7 +64,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.BoolVar(&job.Strict, "strict", false, "stop at the first unusable dataset record instead of skipping it with a warning")
 	fs.IntVar(&job.Limit, "limit", 0, "only the first N documents (0 = all); applied before --shard")
 	fs.StringVar(&job.Shard, "shard", "", "only shard i of n (e.g. 2/4) of the documents, split by id hash")
-	outFlag(fs, &job.Out, "write records to `FILE` and resume from it when rerun (default: standard output)")
+	outFlagVar(fs, &job.Out, "write records to `FILE` and resume from it when rerun (default: standard output)")
 	fs.BoolVar(&job.Replace, "replace", false, "when --out holds records made differently (other document texts, prompt or settings), discard and redo them instead of refusing")
 	fs.StringVar(&cfg.Model, "model", "", "model name as the endpoint knows it, or builtin:lead-3 / builtin:corrupt[@SHARE]")
 	fs.StringVar(&cfg.Endpoint, "endpoint", os.Getenv("OPENAI_BASE_URL"), "OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (default $OPENAI_BASE_URL)")
@@ -93,26 +93,26 @@ Flags:
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError(fs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+		return usageError(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if job.Dataset == "" || cfg.Model == "" {
-		return usageError(fs, errors.New("--dataset and --model are required"))
+		return usageError(errors.New("--dataset and --model are required"))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
 	case *timeout <= 0:
-		return usageError(fs, fmt.Errorf("--timeout %v: must be positive", *timeout))
+		return usageError(fmt.Errorf("--timeout %v: must be positive", *timeout))
 	case *retries < 0:
-		return usageError(fs, fmt.Errorf("--retries %d: must not be negative", *retries))
+		return usageError(fmt.Errorf("--retries %d: must not be negative", *retries))
 	case cfg.Concurrency < 1:
-		return usageError(fs, fmt.Errorf("--concurrency %d: must be at least 1", cfg.Concurrency))
+		return usageError(fmt.Errorf("--concurrency %d: must be at least 1", cfg.Concurrency))
 	case job.Limit < 0:
-		return usageError(fs, fmt.Errorf("--limit %d: must not be negative", job.Limit))
+		return usageError(fmt.Errorf("--limit %d: must not be negative", job.Limit))
 	case cfg.MaxFatal < 1:
-		return usageError(fs, fmt.Errorf("--max-fatal %d: must be at least 1", cfg.MaxFatal))
+		return usageError(fmt.Errorf("--max-fatal %d: must be at least 1", cfg.MaxFatal))
 	case cfg.MaxTokens < 0 || cfg.RequestsPerMinute < 0 || job.DatasetOpts.MaxBytes < 0:
-		return usageError(fs, errors.New("--max-tokens, --rpm and --max-doc-bytes must not be negative"))
+		return usageError(errors.New("--max-tokens, --rpm and --max-doc-bytes must not be negative"))
 	}
 	job.EndpointSet = set["endpoint"]
 	cfg.Temperature = float32(*temp)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hallu-eval/hallu/pipeline"
 	"io"
 	"os"
 	"os/signal"
@@ -132,6 +133,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "run 'hallu help %s' for usage\n", c.name)
 		}
 		return ee.code
+	}
+	// What the user gave cannot work: a config, a dataset, an output that
+	// holds other work.
+	var ie *pipeline.InputError
+	if errors.As(err, &ie) {
+		return 2
 	}
 	return 1
 }

@@ -40,7 +40,7 @@ Flags:
 		return err
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		return usageError(fs, errors.New("--config FILE is required and takes no other arguments"))
+		return usageError(errors.New("--config FILE is required and takes no other arguments"))
 	}
 	cfg, err := pipeline.LoadRunConfig(*cfgPath)
 	if err != nil {

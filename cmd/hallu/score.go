@@ -45,7 +45,7 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	sf := addScorerFlags(fs)
 	job := pipeline.ScoreJob{Stdin: stdin, Stdout: stdout, Log: stderr, ReplaceFlag: "--replace"}
 	fs.StringVar(&job.In, "in", "", "result records to judge (JSONL from generate); default standard input")
-	outFlag(fs, &job.Out, "write judged records to `FILE`; resumes it when rerun; default standard output")
+	outFlagVar(fs, &job.Out, "write judged records to `FILE`; resumes it when rerun; default standard output")
 	fs.BoolVar(&job.Replace, "replace", false, "when --out holds judgments by another scorer (or another version, options or weights), discard and redo them instead of refusing")
 	fs.IntVar(&job.Batch, "batch", eval.DefaultScoreBatch, "records per scorer call")
 	fs.IntVar(&job.Concurrency, "concurrency", eval.DefaultScoreConcurrency, "scorer calls in flight")
@@ -70,13 +70,13 @@ Flags:
 	}
 	switch {
 	case fs.NArg() > 0:
-		return usageError(fs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	case sf.check() != nil:
-		return usageError(fs, sf.check())
+		return usageError(sf.check())
 	case job.Batch < 1:
-		return usageError(fs, fmt.Errorf("--batch %d: must be at least 1", job.Batch))
+		return usageError(fmt.Errorf("--batch %d: must be at least 1", job.Batch))
 	case job.Concurrency < 1:
-		return usageError(fs, fmt.Errorf("--concurrency %d: must be at least 1", job.Concurrency))
+		return usageError(fmt.Errorf("--concurrency %d: must be at least 1", job.Concurrency))
 	}
 	sc, fallbackFor, err := sf.open(ctx, stderr)
 	if err != nil {
