@@ -64,7 +64,7 @@ func TestBuiltinMaxBytes(t *testing.T) {
 	src, err := Open("builtin", Options{MaxBytes: 100})
 	require.NoError(t, err)
 	_, recErrs, final := drain(t, src)
-	require.NoError(t, final)
+	require.ErrorIs(t, final, ErrNoDocuments) // every article is over 100 bytes
 	require.NotEmpty(t, recErrs)
 	assert.ErrorContains(t, recErrs[0], `dataset builtin line 1: text too large for id "hallu-001"`)
 }

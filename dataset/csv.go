@@ -56,7 +56,7 @@ func openCSV(rc io.ReadCloser, name string, opts Options) (Source, error) {
 		cols[i] = strings.ToLower(strings.TrimSpace(h))
 	}
 	s := &csvSource{rc: rc, r: r, v: newValidator(name, opts)}
-	find := func(field string, defaults []string, required bool) (int, string, error) {
+	find := func(field string, defaults []string, what string) (int, string, error) {
 		cands := defaults
 		if field != "" {
 			cands = []string{field}
@@ -70,15 +70,15 @@ func openCSV(rc io.ReadCloser, name string, opts Options) (Source, error) {
 				return idx, c, nil
 			}
 		}
-		if !required {
-			return -1, "", nil
+		if what == "" {
+			return -1, "", nil // optional
 		}
-		return 0, "", fmt.Errorf("dataset %s line %d: %w %q: no %s column in header (columns: %s)",
-			file, line, ErrMissingField, cands[0], joinQuoted(cands), strings.Join(quoteAll(header), ", "))
+		return 0, "", fmt.Errorf("dataset %s line %d: %w %q: no %s column in header (columns: %s); %s",
+			file, line, ErrMissingField, cands[0], joinQuoted(cands), strings.Join(quoteAll(header), ", "), headerHint(header, what))
 	}
-	if s.idCol, s.idName, err = find(opts.IDField, defaultIDColumns, true); err == nil {
-		if s.textCol, s.txtName, err = find(opts.TextField, defaultTextColumns, true); err == nil {
-			s.dataCol, _, err = find(opts.DatasetField, defaultDatasetColumns, false)
+	if s.idCol, s.idName, err = find(opts.IDField, defaultIDColumns, "id"); err == nil {
+		if s.textCol, s.txtName, err = find(opts.TextField, defaultTextColumns, "text"); err == nil {
+			s.dataCol, _, err = find(opts.DatasetField, defaultDatasetColumns, "")
 		}
 	}
 	if err != nil {
@@ -86,6 +86,21 @@ func openCSV(rc io.ReadCloser, name string, opts Options) (Source, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// headerHint says what to do about a header without a needed column. A
+// header holding semicolons or tabs is most likely a file split on another
+// delimiter (spreadsheets in many locales write ';'), which naming a column
+// would not fix.
+func headerHint(header []string, what string) string {
+	all := strings.Join(header, ",")
+	switch {
+	case strings.Contains(all, ";"):
+		return "the header holds ';': hallu reads comma-separated files, so convert it or save it as CSV with commas"
+	case strings.Contains(all, "\t"):
+		return "the header holds tabs: hallu reads comma-separated files, so convert it or save it as CSV with commas"
+	}
+	return fmt.Sprintf("name the %s column with --%s-field", what, what)
 }
 
 // column finds name among the lower-cased header names; -1 if absent. A name

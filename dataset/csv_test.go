@@ -61,7 +61,7 @@ func TestCSVHeaderErrors(t *testing.T) {
 	}
 	err = open("article_id,body\n1,x\n", Options{})
 	require.ErrorIs(t, err, ErrMissingField)
-	assert.EqualError(t, err, `dataset docs.csv line 1: missing field "text": no "text" column in header (columns: "article_id", "body")`)
+	assert.EqualError(t, err, `dataset docs.csv line 1: missing field "text": no "text" column in header (columns: "article_id", "body"); name the text column with --text-field`)
 
 	err = open("text,dataset\nx,y\n", Options{})
 	require.ErrorIs(t, err, ErrMissingField)
@@ -69,6 +69,16 @@ func TestCSVHeaderErrors(t *testing.T) {
 
 	err = open("id,text\n1,x\n", Options{IDField: "doc_id"})
 	assert.Contains(t, err.Error(), `missing field "doc_id"`)
+
+	assert.Contains(t, err.Error(), `; name the id column with --id-field`)
+
+	// A header split on another delimiter is one column holding it.
+	err = open("article_id;text;dataset\n1;x;y\n", Options{})
+	require.ErrorIs(t, err, ErrMissingField)
+	assert.EqualError(t, err, `dataset docs.csv line 1: missing field "article_id": no "article_id" or "id" column in header (columns: "article_id;text;dataset"); `+
+		`the header holds ';': hallu reads comma-separated files, so convert it or save it as CSV with commas`)
+	err = open("id\ttext\n1\tx\n", Options{})
+	assert.ErrorContains(t, err, `(columns: "id\ttext"); the header holds tabs: hallu reads comma-separated files`)
 
 	err = open("id,text,Text\n1,x,y\n", Options{})
 	assert.EqualError(t, err, `dataset docs.csv line 1: column "text" appears twice in header (columns 2 and 3)`)
@@ -92,7 +102,7 @@ func TestCSVRecordErrors(t *testing.T) {
 		{"empty id", ",some text\n", Options{}, `dataset docs.csv line 2: empty id`, ErrEmptyID},
 		{"invalid utf8 text", "a1,ok \xff bad\n", Options{}, `dataset docs.csv line 2: invalid UTF-8 in text for id "a1" at byte 3`, ErrInvalidUTF8},
 		{"invalid utf8 id", "a\xfe,text\n", Options{}, `dataset docs.csv line 2: invalid UTF-8 in id "a\xfe"`, ErrInvalidUTF8},
-		{"too large", "big,0123456789a\n", Options{MaxBytes: 10}, `dataset docs.csv line 2: text too large for id "big": 11 bytes, limit is 10 (see --max-doc-bytes)`, ErrTooLarge},
+		{"too large", "big,0123456789a\n", Options{MaxBytes: 10}, `dataset docs.csv line 2: text too large for id "big": 11 bytes, limit is 10 bytes; raise it with --max-doc-bytes (max_doc_bytes in a run config)`, ErrTooLarge},
 		{"short row", "only-id\n", Options{}, `dataset docs.csv line 2: missing field "text": row has 1 columns, "text" is column 2`, ErrMissingField},
 	}
 	for _, c := range cases {

@@ -7,7 +7,9 @@
 // checks: an id and a non-empty text, valid UTF-8, a size limit
 // (Options.MaxBytes), and ids unique within the file. A record failing one comes back as
 // a *RecordError naming the file and line; the caller may skip it and call
-// Next again. Limit and Shard wrap any Source.
+// Next again, unless Options.Strict makes it final. A source from Open that
+// reaches its end without one usable document returns a *NoDocumentsError
+// (ErrNoDocuments) instead of io.EOF. Limit and Shard wrap any Source.
 package dataset
 
 import (
@@ -40,8 +42,14 @@ type Options struct {
 	// "dataset"). CSV column names match case-insensitively, JSONL field
 	// names exactly. A name set here replaces the defaults, aliases included.
 	IDField, TextField, DatasetField string
-	// MaxBytes rejects documents whose text is larger (0 = DefaultMaxBytes).
+	// MaxBytes rejects documents whose text is larger (0 = DefaultMaxBytes;
+	// negative is an error). Messages name the --max-doc-bytes flag and the
+	// max_doc_bytes run-config key that set it.
 	MaxBytes int
+	// Strict makes a bad record end the source: Next returns a *StrictError
+	// (final, naming the file and line) instead of a skippable *RecordError.
+	// Applies to sources from Open.
+	Strict bool
 }
 
 // DefaultMaxBytes is large enough for the leaderboard's longest articles

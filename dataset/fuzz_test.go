@@ -19,8 +19,12 @@ func fuzzFormat(t *testing.T, format string, data []byte) {
 	if err != nil {
 		return // a rejected header is a fine answer
 	}
+	src = newChecked(src, "fuzz."+format, Options{})
 	defer src.Close()
-	docs, _, _ := drain(t, src)
+	docs, _, final := drain(t, src)
+	if len(docs) == 0 && final == nil {
+		t.Fatal("no documents, yet the source ended as if it had some")
+	}
 	seen := map[string]bool{}
 	for _, d := range docs {
 		if d.ID == "" || !utf8.ValidString(d.ID) {
@@ -46,6 +50,8 @@ func FuzzCSV(f *testing.F) {
 		"Text,ID,extra\r\nhello,a,z\r\n\"unterminated,b\n",
 		"\uFEFFid,text\n\xff,\xfe\n",
 		"id,text\nonly-id\n",
+		"id;text\n1;x\n",
+		"id,text\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,10 +65,33 @@ func FuzzJSONL(f *testing.F) {
 		"{\"id\":\"\xff\",\"text\":\"\\ud800\"}\n{\"id\":-1e5,\"text\":\" \"}\n",
 		`{"id":{},"text":1}` + "\r\n" + `{"article_id":"z","text":"\u00e9"}`,
 		"\uFEFF{\"id\":null}\n{",
+		`{"id":"a","body":"x"}` + "\n" + `{"id":"b","text":"y"}`,
+		`{"id":"a","text":"x"}` + "\n" + `{"id":"b"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzFormat(t, "jsonl", data) })
+}
+
+// FuzzSniff checks that telling CSV from JSONL on standard input loses no
+// byte and always picks a registered format.
+func FuzzSniff(f *testing.F) {
+	for _, s := range []string{"", "\uFEFF", "\xef\xbb", " \n{", "id,text\n", "\t[1]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rc, format, err := sniff(io.NopCloser(bytes.NewReader(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read back %q, %v; want %q", got, err, data)
+		}
+		if _, err := lookupFormat(format); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // FuzzUnquote checks our JSON string decoder against encoding/json on every

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -29,7 +30,8 @@ type jsonlSource struct {
 	v                    *validator
 	idF, textF, datasetF []string
 	line, record         int
-	err                  error // sticky: io.EOF or a read error
+	schemaChecked        bool  // the first object has been seen with its id and text fields
+	err                  error // sticky: io.EOF, a read error, or a file without the fields
 }
 
 func openJSONL(rc io.ReadCloser, name string, opts Options) (Source, error) {
@@ -89,6 +91,13 @@ func (s *jsonlSource) decode(b []byte) (Document, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Document{}, s.v.fail(s.line, s.record, "", fmt.Errorf("%w: %v", ErrMalformed, err))
 	}
+	if !s.schemaChecked {
+		if err := s.checkSchema(m, b); err != nil {
+			s.err = err
+			return Document{}, err
+		}
+		s.schemaChecked = true
+	}
 	idName, idRaw := lookup(m, s.idF)
 	if idRaw == nil {
 		return Document{}, s.missing(s.idF, "")
@@ -119,6 +128,56 @@ func (s *jsonlSource) decode(b []byte) (Document, error) {
 		return Document{}, err
 	}
 	return d, nil
+}
+
+// checkSchema treats the file's first object as its header: a file whose
+// first record lacks the id or text field altogether almost surely names
+// them otherwise, and skipping every record one warning at a time would hide
+// that. Later records lacking a field are rejected one by one.
+func (s *jsonlSource) checkSchema(m map[string]json.RawMessage, line []byte) error {
+	for _, f := range []struct {
+		names      []string
+		what, flag string
+	}{{s.idF, "id", "--id-field"}, {s.textF, "text", "--text-field"}} {
+		if hasAny(m, f.names) {
+			continue
+		}
+		return fmt.Errorf("dataset %s line %d: %w %q: the first record has no %s field (its fields: %s); name the %s field with %s",
+			s.v.file, s.line, ErrMissingField, f.names[0], joinQuoted(f.names), strings.Join(quoteAll(keysInOrder(line)), ", "), f.what, f.flag)
+	}
+	return nil
+}
+
+func hasAny(m map[string]json.RawMessage, names []string) bool {
+	for _, n := range names {
+		if _, ok := m[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// keysInOrder lists a JSON object's keys as the file spells them, for a
+// message the user can match against the line. b is known to be valid.
+func keysInOrder(b []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var keys []string
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return nil
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		k, _ := tok.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			break
+		}
+	}
+	return keys
 }
 
 // str decodes a field that must be a JSON string.

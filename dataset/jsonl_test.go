@@ -38,8 +38,12 @@ func TestJSONLCustomFields(t *testing.T) {
 	require.Equal(t, []Document{{ID: "d1", Text: "Body text.", Dataset: "web"}}, docs)
 
 	// A configured name has no fallback: article_id is not an alias of doc.
-	err := onlyError(t, openString(t, "jsonl", "docs.jsonl", `{"article_id":"x","article":"t"}`, opts))
-	assert.EqualError(t, err, `dataset docs.jsonl line 1: missing field "doc"`)
+	content = `{"doc":"d1","article":"Body text."}` + "\n" + `{"article_id":"x","article":"t"}`
+	docs, recErrs, final := drain(t, openString(t, "jsonl", "docs.jsonl", content, opts))
+	require.NoError(t, final)
+	require.Len(t, docs, 1)
+	require.Len(t, recErrs, 1)
+	assert.EqualError(t, recErrs[0], `dataset docs.jsonl line 2: missing field "doc"`)
 }
 
 func TestJSONLRecordErrors(t *testing.T) {
@@ -49,9 +53,7 @@ func TestJSONLRecordErrors(t *testing.T) {
 		want       string
 		is         error
 	}{
-		{"missing id", `{"text":"x"}`, Options{}, `dataset docs.jsonl line 2: missing field "id" (or "article_id")`, ErrMissingField},
 		{"null id", `{"id":null,"text":"x"}`, Options{}, `dataset docs.jsonl line 2: missing field "id" (or "article_id")`, ErrMissingField},
-		{"missing text", `{"id":"a7"}`, Options{}, `dataset docs.jsonl line 2: missing field "text" for id "a7"`, ErrMissingField},
 		{"empty text", `{"id":"a7","text":" \n\t"}`, Options{}, `dataset docs.jsonl line 2: empty text for id "a7"`, ErrEmptyText},
 		{"empty id", `{"id":"","text":"x"}`, Options{}, `dataset docs.jsonl line 2: empty id`, ErrEmptyID},
 		{"text not string", `{"id":"a7","text":12}`, Options{}, `dataset docs.jsonl line 2: malformed record: field "text" must be a string, got a number`, ErrMalformed},
@@ -63,8 +65,8 @@ func TestJSONLRecordErrors(t *testing.T) {
 		{"array", `[{"id":"a7","text":"x"}]`, Options{}, `dataset docs.jsonl line 2: malformed record: not a JSON object (a JSON array? this format wants JSON Lines: one object per line)`, ErrMalformed},
 		{"invalid utf8 text", "{\"id\":\"a7\",\"text\":\"caf\xe9\"}", Options{}, `dataset docs.jsonl line 2: invalid UTF-8 in field "text"`, ErrInvalidUTF8},
 		{"invalid utf8 id", "{\"id\":\"\xc3\",\"text\":\"x\"}", Options{}, `dataset docs.jsonl line 2: invalid UTF-8 in field "id"`, ErrInvalidUTF8},
-		{"too large", `{"id":"a7","text":"0123456789a"}`, Options{MaxBytes: 10}, `dataset docs.jsonl line 2: text too large for id "a7": 11 bytes, limit is 10 (see --max-doc-bytes)`, ErrTooLarge},
-		{"too large escaped", `{"id":"a7","text":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`, Options{MaxBytes: 10}, `dataset docs.jsonl line 2: text too large for id "a7": 12 bytes, limit is 10 (see --max-doc-bytes)`, ErrTooLarge},
+		{"too large", `{"id":"a7","text":"0123456789a"}`, Options{MaxBytes: 10}, `dataset docs.jsonl line 2: text too large for id "a7": 11 bytes, limit is 10 bytes; raise it with --max-doc-bytes (max_doc_bytes in a run config)`, ErrTooLarge},
+		{"too large escaped", `{"id":"a7","text":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`, Options{MaxBytes: 10}, `dataset docs.jsonl line 2: text too large for id "a7": 12 bytes, limit is 10 bytes; raise it with --max-doc-bytes (max_doc_bytes in a run config)`, ErrTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,4 +151,54 @@ func BenchmarkJSONL(b *testing.B) {
 	}
 	data := sb.String()
 	benchFormat(b, "jsonl", "bench.jsonl", data)
+}
+
+// The first record is the file's schema, as a CSV header is: when it lacks
+// the id or text field the file fails whole, naming the fields it has. A
+// later record lacking one is only that record's problem.
+func TestJSONLFirstRecordLacksField(t *testing.T) {
+	content := "\n" + `{"title":"T","body":"Some text.","id":"a1"}` + "\n" + `{"id":"a2","text":"x"}` + "\n"
+	docs, recErrs, final := drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	assert.Empty(t, docs)
+	assert.Empty(t, recErrs)
+	require.ErrorIs(t, final, ErrMissingField)
+	assert.EqualError(t, final, `dataset docs.jsonl line 2: missing field "text": the first record has no "text" field (its fields: "title", "body", "id"); name the text field with --text-field`)
+	var re *RecordError
+	assert.False(t, errors.As(final, &re), "a file error is final, not a skippable record")
+
+	content = `{"doc":"a1","text":"x"}` + "\n"
+	_, _, final = drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	assert.EqualError(t, final, `dataset docs.jsonl line 1: missing field "id": the first record has no "id" or "article_id" field (its fields: "doc", "text"); name the id field with --id-field`)
+
+	// With a configured name the message says that name.
+	_, _, final = drain(t, openString(t, "jsonl", "docs.jsonl", `{"id":"a","text":"x"}`, Options{TextField: "article"}))
+	assert.ErrorContains(t, final, `the first record has no "article" field (its fields: "id", "text")`)
+
+	// A later record lacking the field is skipped on its own.
+	content = `{"id":"a1","text":"x"}` + "\n" + `{"id":"a2","body":"y"}` + "\n" + `{"id":"a3","text":"z"}` + "\n"
+	docs, recErrs, final = drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	require.NoError(t, final)
+	assert.Equal(t, []string{"a1", "a3"}, ids(docs))
+	require.Len(t, recErrs, 1)
+	assert.EqualError(t, recErrs[0], `dataset docs.jsonl line 2: missing field "text" for id "a2"`)
+	content = `{"id":"a1","text":"x"}` + "\n" + `{"text":"y"}` + "\n"
+	_, recErrs, final = drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	require.NoError(t, final)
+	require.Len(t, recErrs, 1)
+	assert.EqualError(t, recErrs[0], `dataset docs.jsonl line 2: missing field "id" (or "article_id")`)
+
+	// Lines that are not objects do not set the schema; the first object does.
+	content = "garbage\n" + `{"id":"a1","body":"y"}` + "\n"
+	_, recErrs, final = drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	require.Len(t, recErrs, 1)
+	assert.ErrorContains(t, final, `docs.jsonl line 2: missing field "text": the first record has no "text" field`)
+
+	// A field present but null is a bad value in that record, not a schema
+	// problem.
+	content = `{"id":"a1","text":null}` + "\n" + `{"id":"a2","text":"x"}` + "\n"
+	docs, recErrs, final = drain(t, openString(t, "jsonl", "docs.jsonl", content, Options{}))
+	require.NoError(t, final)
+	assert.Equal(t, []string{"a2"}, ids(docs))
+	require.Len(t, recErrs, 1)
+	assert.ErrorIs(t, recErrs[0], ErrMissingField)
 }

@@ -1,9 +1,12 @@
 package dataset
 
 import (
+	"bufio"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +27,8 @@ var extAliases = map[string]string{"json": "jsonl", "ndjson": "jsonl"}
 //	docs.csv           format from the extension: .csv, .jsonl, .json, .ndjson,
 //	                   each optionally followed by .gz (read through gzip)
 //	jsonl:docs.txt     FORMAT:PATH forces a format
-//	-  or  csv:-       standard input (an extension-less "-" is read as JSONL)
+//	-  or  csv:-       standard input; a bare "-" is read as JSONL when its first
+//	                   non-blank character is { (or [), else as CSV
 //
 // A prefix before ':' counts as a format only when it is a plain word of two
 // or more letters or digits, so "./a:b.csv" and "C:\docs.csv" are paths.
@@ -33,18 +37,82 @@ func Open(spec string, opts Options) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if format == BuiltinSpec {
-		return openBuiltin(opts)
+	if opts.MaxBytes < 0 {
+		return nil, fmt.Errorf("dataset: document size limit %d is negative (--max-doc-bytes, max_doc_bytes in a run config)", opts.MaxBytes)
 	}
-	f, err := lookupFormat(format)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %q: %w", spec, err)
+	if format == BuiltinSpec {
+		src, err := openBuiltin(opts)
+		if err != nil {
+			return nil, err
+		}
+		return newChecked(src, BuiltinSpec, opts), nil
+	}
+	if format != autoFormat {
+		if _, err := lookupFormat(format); err != nil {
+			return nil, fmt.Errorf("dataset %q: %w", spec, err)
+		}
 	}
 	rc, err := openPath(path)
 	if err != nil {
 		return nil, err
 	}
-	return f(rc, path, opts)
+	if format == autoFormat {
+		if rc, format, err = sniff(rc); err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("dataset %s: %w", displayName(path), err)
+		}
+	}
+	f, err := lookupFormat(format)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("dataset %q: %w", spec, err)
+	}
+	src, err := f(rc, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newChecked(src, path, opts), nil
+}
+
+// autoFormat is the format of standard input given as a bare "-": it has no
+// file name to tell the format by, so Open looks at its first bytes.
+const autoFormat = "auto"
+
+// sniff picks JSONL when the first non-blank byte (after a BOM) opens a JSON
+// object or array and CSV otherwise. The bytes it looks at stay in the
+// returned reader. An input that is blank throughout the look-ahead is
+// read as JSONL, which skips blank lines.
+func sniff(rc io.ReadCloser) (io.ReadCloser, string, error) {
+	br := bufio.NewReaderSize(rc, 64<<10)
+	format := "jsonl"
+	for n := 1; n <= br.Size(); n++ {
+		b, err := br.Peek(n)
+		if len(b) < n {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return rc, "", err
+			}
+			break
+		}
+		b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+		if len(b) == 0 || bytes.HasPrefix([]byte("\uFEFF"), b) {
+			continue // an incomplete BOM so far
+		}
+		c := b[len(b)-1]
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			continue
+		}
+		if c != '{' && c != '[' {
+			format = "csv"
+		}
+		break
+	}
+	return readCloser{br, rc}, format, nil
+}
+
+// readCloser reads through a buffer and closes the reader beneath it.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // resolve splits a spec into a format name and a path ("" for builtin).
@@ -63,7 +131,7 @@ func resolve(spec string) (format, path string, err error) {
 	} else {
 		path = spec
 		if path == "-" {
-			format = "jsonl"
+			format = autoFormat
 		} else if format = extFormat(path); format == "" {
 			return "", "", fmt.Errorf("dataset %q: cannot tell the format from the file name; write csv:%s or jsonl:%s", spec, spec, spec)
 		}
@@ -127,7 +195,7 @@ func (g gzipFile) Close() error {
 // the exact bytes it came from.
 type Info struct {
 	Spec   string `json:"spec"`
-	Format string `json:"format"`
+	Format string `json:"format"`           // "auto" for a bare "-": known once read
 	Path   string `json:"path,omitempty"`   // empty for the builtin sample
 	SHA256 string `json:"sha256,omitempty"` // of the file as stored (compressed, if .gz); empty for stdin
 	Bytes  int64  `json:"bytes,omitempty"`

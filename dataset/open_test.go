@@ -98,7 +98,7 @@ func TestResolve(t *testing.T) {
 		"builtin":         {"builtin", ""},
 		"a.csv":           {"csv", "a.csv"},
 		"x/b.JSON":        {"jsonl", "x/b.JSON"},
-		"-":               {"jsonl", "-"},
+		"-":               {"auto", "-"},
 		"csv:-":           {"csv", "-"},
 		"tsv2:a.csv":      {"tsv2", "a.csv"},
 		`C:\data\a.csv`:   {"csv", `C:\data\a.csv`},
@@ -136,7 +136,7 @@ func TestOpenStdin(t *testing.T) {
 	assert.ErrorContains(t, err, "cannot fingerprint standard input")
 	info, err := Describe("-")
 	require.NoError(t, err)
-	assert.Equal(t, Info{Spec: "-", Format: "jsonl", Path: "-"}, info)
+	assert.Equal(t, Info{Spec: "-", Format: "auto", Path: "-"}, info)
 }
 
 func TestDescribeAndFingerprint(t *testing.T) {

@@ -84,7 +84,7 @@ func (v *validator) check(line, record int, d Document) error {
 		return v.fail(line, record, d.ID, fmt.Errorf("%w for id %q", ErrEmptyText, d.ID))
 	}
 	if len(d.Text) > v.maxBytes {
-		return v.fail(line, record, d.ID, fmt.Errorf("%w for id %q: %d bytes, limit is %d (see --max-doc-bytes)",
+		return v.fail(line, record, d.ID, fmt.Errorf("%w for id %q: %d bytes, limit is %d bytes; raise it with --max-doc-bytes (max_doc_bytes in a run config)",
 			ErrTooLarge, d.ID, len(d.Text), v.maxBytes))
 	}
 	if !utf8.ValidString(d.Text) {

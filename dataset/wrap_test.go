@@ -80,11 +80,13 @@ func TestShardOneAndErrors(t *testing.T) {
 }
 
 func TestShardPassesErrorsAndCloses(t *testing.T) {
-	c := &closeCounter{Source: openString(t, "jsonl", "d.jsonl", `{"id":"a"}`, Options{})}
+	c := &closeCounter{Source: openString(t, "jsonl", "d.jsonl", `{"id":"b","text":"x"}`+"\n"+`{"id":"a"}`, Options{})}
 	s, err := Shard(c, 2, 2)
 	require.NoError(t, err)
-	_, err = s.Next()
-	assert.ErrorIs(t, err, ErrMissingField)
+	_, recErrs, final := drain(t, s)
+	require.NoError(t, final)
+	require.Len(t, recErrs, 1)
+	assert.ErrorIs(t, recErrs[0], ErrMissingField)
 	_, err = s.Next()
 	assert.ErrorIs(t, err, io.EOF)
 	require.NoError(t, Limit(s, 5).Close())
