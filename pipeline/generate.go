@@ -78,10 +78,8 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 	if cfg.Endpoint == "" {
 		return eval.GenerateStats{}, inputErrf("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
 	}
+	job.DatasetOpts.Strict = job.Strict
 	cfg.OnBadRecord = func(e *dataset.RecordError) error {
-		if job.Strict {
-			return e
-		}
 		fmt.Fprintf(log, "hallu: WARNING: skipping %v\n", e)
 		return nil
 	}
@@ -142,6 +140,10 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		return w.Write(rec)
 	}
 	st, err := g.Run(ctx, src, sink)
+	var se *dataset.StrictError
+	if errors.Is(err, dataset.ErrNoDocuments) || errors.Is(err, dataset.ErrMissingField) || errors.As(err, &se) {
+		return st, inputErr(err)
+	}
 	var ie *eval.InterruptedError
 	if errors.As(err, &ie) && job.Out == "" {
 		return st, fmt.Errorf("%w (use --out FILE to be able to resume)", err)

@@ -87,7 +87,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	if err := os.MkdirAll(c.Output, 0o755); err != nil {
 		return inputErrf("output: %w", err)
 	}
-	l, err := lock.Acquire(c.Output)
+	l, err := lock.AcquireDir(c.Output)
 	if err != nil {
 		return inputErr(err)
 	}
