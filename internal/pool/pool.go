@@ -8,11 +8,11 @@
 //   - The sink is called from the goroutine that called Run, never two at
 //     once, in input order (Ordered) or in completion order.
 //   - Every item pulled reaches the sink exactly once, unless the sink
-//     failed first, or the item was pulled by a source call that was still
-//     blocked when the run ended (see Run).
+//     failed first.
 //   - A panic in the work function becomes that item's error (*PanicError,
 //     stack included); the other items go on.
-//   - Cancelling ctx stops pulling. Items queued but not started reach the
+//   - Cancelling ctx stops pulling (the source's context is done too).
+//     Items queued but not started reach the
 //     sink with ErrNotStarted; items being worked on finish or are cancelled,
 //     as Config.InFlight says, and reach the sink with what work returned.
 //   - The first sink error stops everything: nothing more is pulled or
@@ -99,12 +99,13 @@ type job[In any] struct {
 // ctx.Err() when cancellation cut the run short, that is, when some item
 // was not started or the source was not read to its end; else nil.
 //
-// next is called from one goroutine, one call at a time, and no call starts
-// after Run has returned. A call under way when the run is cancelled or
-// fails is not waited for (an idle pipe must not hold up Ctrl-C): Run
-// returns, and whatever that call returns is discarded. A panic in next is
-// a source error.
-func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), work func(context.Context, In) (Out, error), sink func(Result[In, Out]) error) error {
+// next is called from one goroutine, one call at a time, never after Run
+// has returned. Its context is done once nothing more will be pulled (ctx
+// cancelled or the sink failed); Run waits for a call under way, so next
+// must then return promptly: an error (its context's, say) ends the source,
+// an item reaches the sink as not started. Interruptible adapts a source
+// that may block, such as a pipe. A panic in next is a source error.
+func Run[In, Out any](ctx context.Context, cfg Config, next func(context.Context) (In, error), work func(context.Context, In) (Out, error), sink func(Result[In, Out]) error) error {
 	workers := max(cfg.Workers, 1)
 	window := cfg.Window
 	if window <= 0 {
@@ -119,48 +120,21 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), 
 	}
 	workCtx, abort := context.WithCancel(parent)
 	defer abort()
+	pullCtx, stopPulling := context.WithCancel(ctx)
+	defer stopPulling()
 
 	// stopped is set once nothing more may start: cancellation or a sink
 	// error. Workers read it before starting an item.
 	var stopped atomic.Bool
 
 	// The feeder calls next only when asked, so pulling stops as soon as
-	// the loop below stops asking. quit releases it when Run returns.
-	quit := make(chan struct{})
-	var (
-		feedMu   sync.Mutex
-		returned bool // Run has returned: start no more next calls
-	)
-	defer func() {
-		feedMu.Lock()
-		returned = true
-		feedMu.Unlock()
-		close(quit)
-	}()
+	// the loop below stops asking.
 	ask := make(chan struct{}, 1)
+	defer close(ask)
 	pulls := make(chan pulled[In])
 	go func() {
-		for {
-			select {
-			case <-ask:
-			case <-quit:
-				return
-			}
-			feedMu.Lock()
-			if returned {
-				feedMu.Unlock()
-				return
-			}
-			feedMu.Unlock()
-			p := safeNext(next)
-			select {
-			case pulls <- p:
-			case <-quit:
-				return
-			}
-			if p.err != nil {
-				return
-			}
+		for range ask {
+			pulls <- safeNext(pullCtx, next)
 		}
 	}()
 
@@ -227,7 +201,7 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), 
 			ask <- struct{}{}
 			asking = true
 		}
-		if inFlight == 0 && (srcEnd || stopped.Load()) {
+		if !asking && inFlight == 0 && (srcEnd || stopped.Load()) {
 			break
 		}
 		var r Result[In, Out]
@@ -243,7 +217,11 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), 
 			asking = false
 			if p.err != nil {
 				srcEnd = true
-				if !errors.Is(p.err, io.EOF) {
+				switch {
+				case errors.Is(p.err, io.EOF):
+				case pullCtx.Err() != nil && errors.Is(p.err, pullCtx.Err()):
+					cut = true // the source gave up because the run stopped
+				default:
 					srcErr = p.err
 				}
 				continue
@@ -265,6 +243,10 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), 
 		if err := deliver(r); err != nil {
 			stopped.Store(true)
 			abort()
+			stopPulling()
+			if asking {
+				<-pulls // no next call may outlive Run
+			}
 			return err
 		}
 	}
@@ -277,13 +259,13 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func() (In, error), 
 	return nil
 }
 
-func safeNext[In any](next func() (In, error)) (p pulled[In]) {
+func safeNext[In any](ctx context.Context, next func(context.Context) (In, error)) (p pulled[In]) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = pulled[In]{err: fmt.Errorf("source: %w", &PanicError{Value: v, Stack: debug.Stack()})}
 		}
 	}()
-	item, err := next()
+	item, err := next(ctx)
 	return pulled[In]{item, err}
 }
 
@@ -295,4 +277,46 @@ func safeWork[In, Out any](ctx context.Context, work func(context.Context, In) (
 		}
 	}()
 	return work(ctx, item)
+}
+
+// Interruptible adapts a source whose calls may block for long (a pipe, a
+// terminal) to Run: each call of the returned func waits for one next call,
+// made on a goroutine of its own, or for ctx, whichever comes first. A call
+// cut short by ctx returns ctx's error; the next call it left under way
+// keeps going and its item is returned by the following call. stop ends the
+// goroutine once a call under way returns (the input may never yield:
+// then it stays blocked, the price of not holding up Ctrl-C). Call stop
+// after Run returns, and read no more after it.
+func Interruptible[T any](next func() (T, error)) (read func(context.Context) (T, error), stop func()) {
+	req := make(chan struct{}, 1)
+	resp := make(chan pulled[T], 1)
+	var once sync.Once
+	waiting := false
+	read = func(ctx context.Context) (T, error) {
+		once.Do(func() {
+			go func() {
+				for range req {
+					v, err := next()
+					resp <- pulled[T]{v, err}
+				}
+			}()
+		})
+		if !waiting {
+			req <- struct{}{}
+			waiting = true
+		}
+		select {
+		case p := <-resp:
+			waiting = false
+			return p.item, p.err
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	stop = func() {
+		once.Do(func() {}) // no goroutine after stop
+		close(req)
+	}
+	return read, stop
 }

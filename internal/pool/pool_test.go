@@ -22,7 +22,7 @@ type counter struct {
 	n, calls int
 }
 
-func (c *counter) next() (int, error) {
+func (c *counter) next(context.Context) (int, error) {
 	if c.calls >= c.n {
 		return 0, io.EOF
 	}
@@ -122,10 +122,10 @@ func TestWindowBoundsItemsInFlight(t *testing.T) {
 				)
 				src := &counter{n: 60}
 				err := Run(t.Context(), Config{Workers: workers, Window: window, Ordered: ordered},
-					func() (int, error) {
+					func(ctx context.Context) (int, error) {
 						mu.Lock()
 						defer mu.Unlock()
-						i, err := src.next()
+						i, err := src.next(ctx)
 						if err == nil {
 							pulled++
 							most = max(most, pulled-sunk)
@@ -192,7 +192,7 @@ func TestSourcePanicIsSourceError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		calls, sunk := 0, 0
 		err := Run(t.Context(), Config{Workers: 2, Ordered: true},
-			func() (int, error) {
+			func(context.Context) (int, error) {
 				if calls++; calls == 4 {
 					panic("bad source")
 				}
@@ -213,7 +213,7 @@ func TestSourceErrorSinksEarlierItems(t *testing.T) {
 		calls := 0
 		var got []int
 		err := Run(t.Context(), Config{Workers: 3, Ordered: true},
-			func() (int, error) {
+			func(context.Context) (int, error) {
 				if calls == 5 {
 					return 0, bad
 				}
@@ -275,7 +275,7 @@ func TestCancelFinishDrains(t *testing.T) {
 				assert.GreaterOrEqual(t, finished, 5, "items in flight finish")
 				assert.LessOrEqual(t, src.calls, pulledAtCancel+1, "pulling stops at cancellation")
 				assert.Less(t, src.calls, 1000)
-				_ = notStarted
+				assert.Equal(t, sunk, finished+notStarted)
 			})
 		})
 	}
@@ -349,31 +349,62 @@ func TestSinkErrorStops(t *testing.T) {
 }
 
 // TestCancelNotStuckOnIdleSource: a source blocked on an idle pipe does not
-// hold up an interrupted run.
+// hold up an interrupted run, and the item it reads later is not lost.
 func TestCancelNotStuckOnIdleSource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		pipe := make(chan int)
-		defer close(pipe) // releases the abandoned source call at the end
-		var sunk int
+		read, stop := Interruptible(func() (int, error) {
+			i, ok := <-pipe
+			if !ok {
+				return 0, io.EOF
+			}
+			return i, nil
+		})
+		var sunk []int
 		errc := make(chan error)
 		go func() {
-			errc <- Run(ctx, Config{Workers: 2}, func() (int, error) {
-				i, ok := <-pipe
-				if !ok {
-					return 0, io.EOF
-				}
-				return i, nil
-			},
+			errc <- Run(ctx, Config{Workers: 2}, read,
 				func(_ context.Context, i int) (int, error) { return i, nil },
-				func(r Result[int, int]) error { sunk++; return r.Err })
+				func(r Result[int, int]) error { sunk = append(sunk, r.Out); return r.Err })
 		}()
 		pipe <- 1
 		pipe <- 2
 		synctest.Wait() // both sunk, the source waits for a third
 		cancel()
 		require.ErrorIs(t, <-errc, context.Canceled)
-		assert.Equal(t, 2, sunk)
+		assert.ElementsMatch(t, []int{1, 2}, sunk)
+
+		// The read left under way yields its item to the next reader.
+		pipe <- 3
+		i, err := read(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, 3, i)
+		stop()
+		close(pipe)
+	})
+}
+
+// TestSinkErrorWaitsForPull: after a sink error Run returns only once the
+// pull under way has given up, so no source call outlives it.
+func TestSinkErrorWaitsForPull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var inNext atomic.Int64
+		full := errors.New("disk full")
+		calls := 0
+		err := Run(t.Context(), Config{Workers: 1, Window: 2}, func(ctx context.Context) (int, error) {
+			inNext.Add(1)
+			defer inNext.Add(-1)
+			if calls++; calls == 1 {
+				return 1, nil
+			}
+			<-ctx.Done() // an idle input, given up on when the run stops
+			return 0, ctx.Err()
+		},
+			func(_ context.Context, i int) (int, error) { return i, nil },
+			func(r Result[int, int]) error { return full })
+		require.ErrorIs(t, err, full)
+		assert.Zero(t, inNext.Load())
 	})
 }
 
