@@ -12,9 +12,9 @@
 //   - A panic in the work function becomes that item's error (*PanicError,
 //     stack included); the other items go on.
 //   - Cancelling ctx stops pulling (the source's context is done too).
-//     Items queued but not started reach the
-//     sink with ErrNotStarted; items being worked on finish or are cancelled,
-//     as Config.InFlight says, and reach the sink with what work returned.
+//     Items queued but not started reach the sink with ErrNotStarted; items
+//     being worked on finish or are cancelled, as Config.InFlight says, and
+//     reach the sink with what work returned.
 //   - The first sink error stops everything: nothing more is pulled or
 //     started, the work context is cancelled, the sink is not called again.
 package pool
