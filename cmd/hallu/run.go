@@ -223,11 +223,11 @@ func scoreFile(ctx context.Context, sc scorers.Scorer, in, out string, batch int
 		return eval.ScoreStats{}, err
 	}
 	defer f.Close()
-	done, w, err := results.Resume(out, eval.ScoreKeep)
+	done, w, err := eval.ScoreResume(out)
 	if err != nil {
 		return eval.ScoreStats{}, fmt.Errorf("resume %s: %w", out, err)
 	}
-	st, err := eval.ScoreStream(ctx, results.NewReader(f, in), w, eval.ScoreConfig{
+	st, err := eval.Score(ctx, results.NewReader(f, in), w.Write, eval.ScoreConfig{
 		Scorer: sc, Batch: batch, Done: done, Progress: stderr, Total: countLines(in)})
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", out, cerr)

@@ -120,7 +120,7 @@ Flags:
 	}
 	out := results.NewWriter(stdout)
 	if *outPath != "" {
-		done, w, err := results.Resume(*outPath, eval.ScoreKeep)
+		done, w, err := eval.ScoreResume(*outPath)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ Flags:
 	}
 
 	start := time.Now()
-	st, err := eval.ScoreStream(ctx, results.NewReader(in, inName), out, cfg)
+	st, err := eval.Score(ctx, results.NewReader(in, inName), out.Write, cfg)
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", *outPath, cerr)
 	}
