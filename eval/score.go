@@ -49,6 +49,10 @@ type ScoreConfig struct {
 	ProgressInterval time.Duration
 	// Now stamps judgments; nil = time.Now.
 	Now func() time.Time
+	// JudgeAll sends every record to the scorer, invalid summaries and
+	// records without source text included: calibration asks about exactly
+	// the pairs people labelled.
+	JudgeAll bool
 }
 
 // ScoreStats counts what a run did with the records it read.
@@ -235,11 +239,11 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.
 	for _, rec := range recs {
 		j := newJudgment(rec)
 		rec.Judgment = j
-		if why := results.InvalidReason(rec); why != "" {
+		if why := results.InvalidReason(rec); why != "" && !cfg.JudgeAll {
 			j.Explanation = "not judged: invalid summary (" + why + ")"
 			continue
 		}
-		if strings.TrimSpace(rec.Source) == "" {
+		if strings.TrimSpace(rec.Source) == "" && !cfg.JudgeAll {
 			j.Error = scorerError(ScoreNoSource)
 			continue
 		}

@@ -2,9 +2,9 @@ package scorers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 
 	"github.com/hallu-eval/hallu/internal/pool"
 )
@@ -29,7 +29,7 @@ func ScoreEach(ctx context.Context, pairs []Pair, concurrency int, fn func(conte
 		func(r pool.Result[int, Result]) error {
 			out[r.In] = r.Out
 			if r.Err != nil {
-				out[r.In] = Result{Err: fmt.Errorf("scorer on pair %s: %w", pairs[r.In].ID, r.Err)}
+				out[r.In] = Result{Err: pairPanic(pairs[r.In].ID, r.Err)}
 			}
 			return nil
 		})
@@ -48,7 +48,7 @@ func ScoreEach(ctx context.Context, pairs []Pair, concurrency int, fn func(conte
 func SafeScore(ctx context.Context, s Scorer, pairs []Pair) (res []Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			res, err = nil, fmt.Errorf("scorer panicked: %v\n%s", p, debug.Stack())
+			res, err = nil, fmt.Errorf("scorer panicked: %s", pool.Recovered(p).Short())
 		}
 	}()
 	res, err = s.Score(ctx, pairs)
@@ -56,4 +56,14 @@ func SafeScore(ctx context.Context, s Scorer, pairs []Pair) (res []Result, err e
 		return nil, fmt.Errorf("scorer returned %d results for %d pairs", len(res), len(pairs))
 	}
 	return res, err
+}
+
+// pairPanic is the error of a pair whose fn panicked, in one line: it is
+// stored in the pair's judgment.
+func pairPanic(id string, err error) error {
+	var pe *pool.PanicError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("scorer panicked on pair %s: %s", id, pe.Short())
+	}
+	return fmt.Errorf("pair %s: %w", id, err)
 }

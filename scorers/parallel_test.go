@@ -44,7 +44,9 @@ func TestScoreEachPanicFailsOnlyThatPair(t *testing.T) {
 	require.Error(t, res[1].Err)
 	assert.Contains(t, res[1].Err.Error(), "pair boom")
 	assert.Contains(t, res[1].Err.Error(), "assignment to entry in nil map")
-	assert.Contains(t, res[1].Err.Error(), "parallel_test.go", "the stack is in the message")
+	assert.Contains(t, res[1].Err.Error(), "scorer panicked on pair boom")
+	assert.Contains(t, res[1].Err.Error(), "parallel_test.go:", "the message names where it panicked")
+	assert.NotContains(t, res[1].Err.Error(), "\n", "one line: it is stored in a judgment")
 }
 
 // TestScoreEachConcurrency: the barrier opens only when n calls are in

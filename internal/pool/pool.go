@@ -24,7 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -49,11 +52,49 @@ var ErrNotStarted = errors.New("not started: the run was cancelled")
 // PanicError is the error of an item whose work function panicked.
 type PanicError struct {
 	Value any
+	// At is the function and file:line that panicked, the first frame
+	// outside the runtime; Stack is the whole goroutine's stack.
+	At    string
 	Stack []byte
 }
 
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic: %v\n%s", e.Value, e.Stack)
+}
+
+// Short is the panic in one line, for messages that end up in results
+// files and reports, where a whole stack would drown the rest.
+func (e *PanicError) Short() string {
+	if e.At == "" {
+		return fmt.Sprint(e.Value)
+	}
+	return fmt.Sprintf("%v (at %s)", e.Value, e.At)
+}
+
+// Recovered builds the PanicError of v, a value recover returned; call it
+// in the deferred function that recovered, so that the stack is the
+// panicking goroutine's.
+func Recovered(v any) *PanicError {
+	return &PanicError{Value: v, At: panicSite(), Stack: debug.Stack()}
+}
+
+// panicSite finds the frame that panicked: the first one outside the
+// runtime after runtime.gopanic (a nil map write, say, panics inside the
+// runtime on behalf of the caller).
+func panicSite() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	seen := false
+	for {
+		f, more := frames.Next()
+		if seen && !strings.HasPrefix(f.Function, "runtime.") {
+			return fmt.Sprintf("%s %s:%d", f.Function, filepath.Base(f.File), f.Line)
+		}
+		seen = seen || f.Function == "runtime.gopanic"
+		if !more {
+			return ""
+		}
+	}
 }
 
 // Config tunes a run. The zero value is one worker, completion order, and
@@ -262,7 +303,7 @@ func Run[In, Out any](ctx context.Context, cfg Config, next func(context.Context
 func safeNext[In any](ctx context.Context, next func(context.Context) (In, error)) (p pulled[In]) {
 	defer func() {
 		if v := recover(); v != nil {
-			p = pulled[In]{err: fmt.Errorf("source: %w", &PanicError{Value: v, Stack: debug.Stack()})}
+			p = pulled[In]{err: fmt.Errorf("source: %w", Recovered(v))}
 		}
 	}()
 	item, err := next(ctx)
@@ -273,7 +314,7 @@ func safeWork[In, Out any](ctx context.Context, work func(context.Context, In) (
 	defer func() {
 		if v := recover(); v != nil {
 			var zero Out
-			out, err = zero, &PanicError{Value: v, Stack: debug.Stack()}
+			out, err = zero, Recovered(v)
 		}
 	}()
 	return work(ctx, item)

@@ -178,6 +178,8 @@ func TestPanicBecomesItemError(t *testing.T) {
 		assert.Equal(t, "item 4 is cursed", pe.Value)
 		assert.Contains(t, pe.Error(), "item 4 is cursed")
 		assert.Contains(t, pe.Error(), "panicInWorker", "the stack is in the message")
+		assert.Contains(t, pe.At, "pool.panicInWorker pool_test.go:")
+		assert.True(t, strings.HasPrefix(pe.Short(), "item 4 is cursed (at github.com/hallu-eval/hallu/internal/pool.panicInWorker pool_test.go:"), pe.Short())
 		for i, e := range errs {
 			if i != 4 {
 				assert.NoError(t, e, "item %d", i)
