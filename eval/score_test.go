@@ -458,7 +458,7 @@ func TestScoreRejudgesWithNewScorer(t *testing.T) {
 	assert.InDelta(t, 0.4, *got.Score, 1e-9)
 }
 
-func BenchmarkScoreStream(b *testing.B) {
+func BenchmarkScore(b *testing.B) {
 	var input bytes.Buffer
 	w := results.NewWriter(&input)
 	for i := range 2000 {

@@ -248,10 +248,18 @@ func TestCancelFinishDrains(t *testing.T) {
 					pulledAtCancel             int
 					started                    atomic.Int64
 				)
-				err := Run(ctx, Config{Workers: workers, Ordered: ordered, InFlight: Finish}, src.next,
+				var mu sync.Mutex // src.calls is read by a worker
+				next := func(ctx context.Context) (int, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					return src.next(ctx)
+				}
+				err := Run(ctx, Config{Workers: workers, Ordered: ordered, InFlight: Finish}, next,
 					func(wctx context.Context, i int) (int, error) {
 						if started.Add(1) == 5 {
+							mu.Lock()
 							pulledAtCancel = src.calls
+							mu.Unlock()
 							cancel()
 						}
 						time.Sleep(time.Second)
