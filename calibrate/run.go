@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 
+	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
 
@@ -26,7 +27,7 @@ type Config struct {
 	Concurrency int     // Score calls in flight; 0 = DefaultConcurrency
 	Threshold   float64 // decision threshold; 0 = DefaultThreshold
 	// OnScored, when set, sees every example with its result (for a
-	// per-pair dump); it is called from one goroutine at a time.
+	// per-pair dump), in input order, from one goroutine at a time.
 	OnScored func(Example, scorers.Result)
 }
 
@@ -40,9 +41,12 @@ type Report struct {
 	ErrorSamples []string
 }
 
-// Run scores every example of src and computes the metrics. A read error
-// (a bad line) stops the run and is returned; so is cancellation. Memory
-// is O(Batch × Concurrency) examples plus one score per example.
+// Run scores every example of src with the score engine (eval.Score, every
+// pair judged, invalid-looking summaries included) and computes the
+// metrics. OnScored and the error samples see the examples in input order,
+// whatever the concurrency. A read error (a bad line) stops the run and is
+// returned; so is cancellation, after the batches being scored finish.
+// Memory is O(Batch × Concurrency) examples plus one score per example.
 func Run(ctx context.Context, src Reader, cfg Config) (*Report, error) {
 	if cfg.Scorer == nil {
 		return nil, errors.New("calibrate: no scorer")
@@ -57,62 +61,63 @@ func Run(ctx context.Context, src Reader, cfg Config) (*Report, error) {
 		cfg.Threshold = DefaultThreshold
 	}
 	rep := &Report{Scorer: cfg.Scorer.Name(), Version: cfg.Scorer.Version()}
-	var (
-		mu     sync.Mutex
-		points []Point
-	)
-	record := func(batch []Example, res []scorers.Result, batchErr error) {
-		mu.Lock()
-		defer mu.Unlock()
-		for i, ex := range batch {
-			var r scorers.Result
-			if batchErr != nil {
-				r.Err = batchErr
-			} else {
-				r = res[i]
-				if r.Err == nil && (math.IsNaN(r.Score) || r.Score < 0 || r.Score > 1) {
-					r.Err = fmt.Errorf("scorer returned score %v, outside [0,1]", r.Score)
-				}
-			}
-			if cfg.OnScored != nil {
-				cfg.OnScored(ex, r)
-			}
-			if r.Err != nil {
-				rep.Errors++
-				if len(rep.ErrorSamples) < maxErrorSamples {
-					where := ex.ID
-					if where != fmt.Sprintf("line %d", ex.Line) {
-						where += fmt.Sprintf(" (line %d)", ex.Line)
-					}
-					rep.ErrorSamples = append(rep.ErrorSamples, fmt.Sprintf("%s: %v", where, r.Err))
-				}
-				continue
-			}
-			points = append(points, Point{Score: r.Score, Label: ex.Label})
+	var points []Point
+	record := func(ex Example, r scorers.Result) {
+		if cfg.OnScored != nil {
+			cfg.OnScored(ex, r)
 		}
+		if r.Err != nil {
+			rep.Errors++
+			if len(rep.ErrorSamples) < maxErrorSamples {
+				where := ex.ID
+				if where != fmt.Sprintf("line %d", ex.Line) {
+					where += fmt.Sprintf(" (line %d)", ex.Line)
+				}
+				rep.ErrorSamples = append(rep.ErrorSamples, fmt.Sprintf("%s: %v", where, r.Err))
+			}
+			return
+		}
+		points = append(points, Point{Score: r.Score, Label: ex.Label})
 	}
 
-	work := make(chan []Example)
-	var wg sync.WaitGroup
-	for range cfg.Concurrency {
-		wg.Go(func() {
-			for batch := range work {
-				pairs := make([]scorers.Pair, len(batch))
-				for i, ex := range batch {
-					pairs[i] = scorers.Pair{ID: ex.ID, Source: ex.Source, Summary: ex.Summary}
-				}
-				res, err := scorers.SafeScore(ctx, cfg.Scorer, pairs)
-				record(batch, res, err)
+	// The score engine passes records on in input order, so the examples
+	// read wait in a queue for their judgment; it holds O(Batch ×
+	// Concurrency) of them.
+	var (
+		mu      sync.Mutex
+		queue   []Example
+		readErr error
+	)
+	recs := recordSource(func() (*results.Record, error) {
+		ex, err := src.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
 			}
-		})
+			return nil, err
+		}
+		mu.Lock()
+		queue = append(queue, ex)
+		mu.Unlock()
+		return &results.Record{Schema: results.SchemaVersion, DocID: ex.ID, Source: ex.Source, Summary: ex.Summary}, nil
+	})
+	sink := func(rec *results.Record) error {
+		mu.Lock()
+		ex := queue[0]
+		queue = queue[1:]
+		mu.Unlock()
+		record(ex, resultOf(rec.Judgment))
+		return nil
 	}
-	readErr := feed(ctx, src, cfg.Batch, work)
-	close(work)
-	wg.Wait()
+	_, err := eval.Score(ctx, recs, sink, eval.ScoreConfig{Scorer: cfg.Scorer, Batch: cfg.Batch, Concurrency: cfg.Concurrency, JudgeAll: true})
 	if readErr != nil {
 		return nil, readErr
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
+		var ie *eval.InterruptedError
+		if errors.As(err, &ie) {
+			return nil, ctx.Err()
+		}
 		return nil, err
 	}
 	if len(points) == 0 {
@@ -125,32 +130,22 @@ func Run(ctx context.Context, src Reader, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// feed reads src into batches until EOF, a read error or cancellation.
-func feed(ctx context.Context, src Reader, size int, work chan<- []Example) error {
-	var batch []Example
-	send := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
-		select {
-		case work <- batch:
-			batch = nil
-			return true
-		case <-ctx.Done():
-			return false
-		}
+type recordSource func() (*results.Record, error)
+
+func (f recordSource) Next() (*results.Record, error) { return f() }
+
+// resultOf turns a judgment back into the scorer's result for the pair.
+func resultOf(j *results.Judgment) scorers.Result {
+	var r scorers.Result
+	switch {
+	case j.Error != nil:
+		r.Err = errors.New(j.Error.Message)
+	case j.Score != nil:
+		r.Score = *j.Score
 	}
-	for {
-		ex, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			send()
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if batch = append(batch, ex); len(batch) == size && !send() {
-			return nil
-		}
+	r.Explanation = j.Explanation
+	if j.Usage != nil {
+		r.Usage = &scorers.Usage{PromptTokens: j.Usage.PromptTokens, CompletionTokens: j.Usage.CompletionTokens}
 	}
+	return r
 }

@@ -124,14 +124,6 @@ func (s Stats) String() string {
 	return fmt.Sprintf("%d done, %d failed, %d%s not started", s.Done, s.Failed, s.NotStarted, more)
 }
 
-// InterruptedError is returned when the run's context was cancelled before
-// every document was processed. Everything written so far is complete.
-type InterruptedError struct{ Stats Stats }
-
-func (e *InterruptedError) Error() string {
-	return fmt.Sprintf("interrupted: %s; rerun the same command to resume", e.Stats)
-}
-
 // Generator asks one model for summaries.
 type Generator struct {
 	cfg        Config
@@ -387,7 +379,7 @@ func (g *Generator) Run(ctx context.Context, src dataset.Source, w *results.Writ
 	case srcErr != nil:
 		return st, fmt.Errorf("generate: reading dataset: %w (%s)", srcErr, st)
 	case ctx.Err() != nil:
-		return st, &InterruptedError{Stats: st}
+		return st, &InterruptedError{Stage: "generate", Stats: st}
 	}
 	return st, nil
 }

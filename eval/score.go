@@ -7,9 +7,9 @@ import (
 	"io"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/pool"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -26,6 +26,9 @@ const ScoreNoSource = "record has no source text"
 // ScoreConfig describes one scoring run.
 type ScoreConfig struct {
 	Scorer scorers.Scorer
+	// FallbackFor, when set, names the scorer that was asked for and that
+	// Scorer stands in for; every judgment records it.
+	FallbackFor string
 	// Batch is how many records go to one Scorer.Score call; 0 =
 	// DefaultScoreBatch. Records that are not judged ride along in their
 	// batch, so a batch holds at most Batch records in all.
@@ -33,9 +36,11 @@ type ScoreConfig struct {
 	// Concurrency is how many batches are judged at once; 0 =
 	// DefaultScoreConcurrency. Memory is O(Batch × Concurrency) records.
 	Concurrency int
-	// Done holds results.Key(model, doc id) of records already judged (from
-	// results.Resume); input records with these keys are skipped.
-	Done map[string]bool
+	// Done maps results.Key(model, doc id) of records already judged to the
+	// GenHash their judgment holds for (see ScoreResume). An input record
+	// is skipped only when its GenerationHash is that one; a record whose
+	// generation changed since is judged again (ScoreStats.Superseded).
+	Done map[string]string
 	// Progress receives progress as for generation (a bar on a terminal,
 	// log lines otherwise; nil = none); Total is the expected record count
 	// (0 = unknown).
@@ -44,6 +49,10 @@ type ScoreConfig struct {
 	ProgressInterval time.Duration
 	// Now stamps judgments; nil = time.Now.
 	Now func() time.Time
+	// JudgeAll sends every record to the scorer, invalid summaries and
+	// records without source text included: calibration asks about exactly
+	// the pairs people labelled.
+	JudgeAll bool
 }
 
 // ScoreStats counts what a run did with the records it read.
@@ -52,6 +61,10 @@ type ScoreStats struct {
 	Failed    int // written with a scorer error
 	NotJudged int // invalid summaries, written with a judgment that has no score
 	Skipped   int // already judged in the output (ScoreConfig.Done)
+	// Superseded counts records written (and counted above) that were in
+	// ScoreConfig.Done with another generation: their old judgment no
+	// longer holds and is still in the output until it is compacted.
+	Superseded int
 	// NotStarted counts records read but not written because the run was
 	// interrupted; they are redone on resume. Records not yet read are not
 	// counted: the input may be an endless pipe.
@@ -60,47 +73,50 @@ type ScoreStats struct {
 
 func (s ScoreStats) String() string {
 	msg := fmt.Sprintf("%d judged, %d failed, %d not judged (invalid summary), %d already done", s.Judged, s.Failed, s.NotJudged, s.Skipped)
+	if s.Superseded > 0 {
+		msg += fmt.Sprintf(", %d judged again (generation changed)", s.Superseded)
+	}
 	if s.NotStarted > 0 {
 		msg += fmt.Sprintf(", %d read but not judged", s.NotStarted)
 	}
 	return msg
 }
 
-// ScoreInterruptedError is returned when the run's context was cancelled
-// before the input was exhausted. Everything written is complete.
-type ScoreInterruptedError struct{ Stats ScoreStats }
-
-func (e *ScoreInterruptedError) Error() string {
-	return fmt.Sprintf("interrupted: %s; with --out, rerun the same command to resume", e.Stats)
+// RecordSource is a stream of result records; *results.Reader is one.
+// Next returns io.EOF at the end.
+type RecordSource interface {
+	Next() (*results.Record, error)
 }
 
-// scoreBatch is a run of consecutive input records; done is closed when
-// every record in it carries its judgment.
+// scoreBatch is a run of consecutive input records judged by one Score
+// call; superseded counts those judged again.
 type scoreBatch struct {
-	recs []*results.Record
-	done chan struct{}
+	recs       []*results.Record
+	superseded int
 }
 
-// ScoreStream reads result records from in, judges each record's (Source,
-// Summary) with cfg.Scorer and writes the records, in input order, with
-// their Judgment to out.
+// Score reads result records from src, judges each record's (Source,
+// Summary) with cfg.Scorer and passes the records, in input order, with
+// their Judgment to sink. sink is called from one goroutine at a time.
 //
-// Every written record has a Judgment naming the scorer:
+// Every record passed on has a Judgment carrying the scorer's identity
+// (scorers.IdentityOf: name, version, options, weights, ScorerKey), the
+// GenHash of the record it judged, and cfg.FallbackFor:
 //   - a valid summary gets a Score, or an Error of class ErrClassScorer when
-//     the scorer failed on it, failed on its whole batch, returned NaN or a
-//     score outside [0,1], or the record has no source text; a failure is
-//     never turned into a score;
+//     the scorer failed (or panicked) on it or on its whole batch, returned
+//     NaN or a score outside [0,1], or the record has no source text; a
+//     failure is never turned into a score;
 //   - an invalid summary (results.InvalidReason: generation error, empty,
 //     refusal, MinWords words or fewer) is not judged, as on the
 //     leaderboard: its Judgment has neither Score nor Error, and its
 //     Explanation says why. Reports count it against the answer rate.
 //
 // When ctx is cancelled no new batch starts, batches being judged finish
-// (the scorer is not interrupted) and are written, and ScoreStream returns a
-// *ScoreInterruptedError. A read error (a bad line) stops reading; the
-// records before it are judged and written, then the error is returned. A
-// write error stops the run at once.
-func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, cfg ScoreConfig) (ScoreStats, error) {
+// (the scorer is not interrupted) and are passed on, and Score returns an
+// *InterruptedError (Stage "score", Stats a ScoreStats). A read error (a bad
+// line) stops reading; the records before it are judged and passed on, then
+// the error is returned. A sink error stops the run at once.
+func Score(ctx context.Context, src RecordSource, sink func(*results.Record) error, cfg ScoreConfig) (ScoreStats, error) {
 	if cfg.Scorer == nil {
 		return ScoreStats{}, errors.New("score: no scorer")
 	}
@@ -113,116 +129,77 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	id := scorers.IdentityOf(cfg.Scorer)
+	key := id.Key()
+	newJudgment := func(rec *results.Record) *results.Judgment {
+		return &results.Judgment{Scorer: id.Name, Version: id.Version, Options: id.Options, Weights: id.Weights,
+			ScorerKey: key, GenHash: results.GenerationHash(rec), FallbackFor: cfg.FallbackFor}
+	}
 	prog := newProgress(cfg.Progress, "score", cfg.Total, cfg.ProgressInterval)
 
-	// Scoring runs on a context that Ctrl-C does not cancel, so batches in
-	// flight finish; abort (on a write failure) does cancel it.
-	scoreCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	stopRead, stopReading := context.WithCancel(ctx)
-	defer stopReading()
+	// The input may be a pipe that stays idle: reads run on their own
+	// goroutine, so that an interruption is not stuck behind one.
+	read, stopRead := pool.Interruptible(src.Next)
+	defer stopRead()
 
 	var (
-		st      ScoreStats
-		readErr error
+		st       ScoreStats
+		readErr  error // a read error held back until its batch is passed on
+		writeErr error
 	)
-	// order carries batches in input order to the writer; its capacity
-	// bounds the batches read ahead. work carries the same batches to the
-	// scoring goroutines.
-	order := make(chan *scoreBatch, cfg.Concurrency)
-	work := make(chan *scoreBatch)
-	// The pump alone calls in.Next, so that an interruption is not stuck
-	// behind a read from an idle pipe; after one it may stay blocked in
-	// Next until the input ends.
-	type read struct {
-		rec *results.Record
-		err error
-	}
-	reads := make(chan read)
-	go func() {
-		for {
-			rec, err := in.Next()
-			select {
-			case reads <- read{rec, err}:
-			case <-stopRead.Done():
-				return
-			}
+	// next builds a batch of records to judge. It alone touches readErr
+	// and st.Skipped; Run orders its calls before its return.
+	next := func(ctx context.Context) (*scoreBatch, error) {
+		if readErr != nil {
+			return nil, readErr
+		}
+		b := &scoreBatch{}
+		for len(b.recs) < cfg.Batch {
+			rec, err := read(ctx)
 			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer close(order)
-		defer close(work)
-		var cur []*results.Record
-		send := func() bool {
-			if len(cur) == 0 {
-				return true
-			}
-			b := &scoreBatch{recs: cur, done: make(chan struct{})}
-			cur = nil
-			if stopRead.Err() != nil {
-				st.NotStarted += len(b.recs)
-				return false
-			}
-			select {
-			case order <- b:
-			case <-stopRead.Done():
-				st.NotStarted += len(b.recs)
-				return false
-			}
-			work <- b // a worker is free: order's capacity equals theirs
-			return true
-		}
-		for {
-			var r read
-			select {
-			case r = <-reads:
-			case <-stopRead.Done():
-				st.NotStarted += len(cur) // read, but the run was interrupted
-				return
-			}
-			if r.err != nil {
-				if !errors.Is(r.err, io.EOF) {
-					readErr = r.err
+				if len(b.recs) == 0 {
+					return nil, err
 				}
-				send()
-				return
+				// Pass the records before it on first; a cancelled
+				// batch reaches the sink as not started.
+				readErr = err
+				break
 			}
-			if cfg.Done[results.Key(r.rec.Model, r.rec.DocID)] {
-				st.Skipped++
-				prog.skip()
-				continue
+			if h, ok := cfg.Done[results.Key(rec.Model, rec.DocID)]; ok {
+				if h == results.GenerationHash(rec) {
+					st.Skipped++
+					prog.skip()
+					continue
+				}
+				b.superseded++
 			}
-			if cur = append(cur, r.rec); len(cur) == cfg.Batch && !send() {
-				return
-			}
+			b.recs = append(b.recs, rec)
 		}
-	}()
-
-	var wg sync.WaitGroup
-	for range cfg.Concurrency {
-		wg.Go(func() {
-			for b := range work {
-				judgeBatch(scoreCtx, cfg, b.recs)
-				close(b.done)
-			}
-		})
+		return b, nil
 	}
-
-	var writeErr error
-	for b := range order {
-		<-b.done
-		if writeErr != nil {
-			continue // drain so the reader and workers can finish
+	judge := func(ctx context.Context, b *scoreBatch) (struct{}, error) {
+		judgeBatch(ctx, cfg, newJudgment, b.recs)
+		return struct{}{}, nil
+	}
+	put := func(r pool.Result[*scoreBatch, struct{}]) error {
+		b := r.In
+		switch {
+		case errors.Is(r.Err, pool.ErrNotStarted):
+			st.NotStarted += len(b.recs)
+			return nil
+		case r.Err != nil:
+			// judgeBatch itself failed (SafeScore catches the scorer's
+			// own panics): the whole batch carries the failure.
+			for _, rec := range b.recs {
+				rec.Judgment = newJudgment(rec)
+				rec.Judgment.Error = scorerError(r.Err.Error())
+				rec.Judgment.At = cfg.Now().UTC()
+			}
 		}
 		for _, rec := range b.recs {
-			if err := out.Write(rec); err != nil {
+			if err := sink(rec); err != nil {
 				writeErr = err
-				stopReading()
-				abort()
-				break
+				return err
 			}
 			prog.record(rec.Judgment.Error != nil)
 			switch j := rec.Judgment; {
@@ -234,36 +211,39 @@ func ScoreStream(ctx context.Context, in *results.Reader, out *results.Writer, c
 				st.NotJudged++
 			}
 		}
+		st.Superseded += b.superseded
+		return nil
 	}
-	wg.Wait()
+	err := pool.Run(ctx, pool.Config{Workers: cfg.Concurrency, Window: cfg.Concurrency + 1, Ordered: true, InFlight: pool.Finish},
+		next, judge, put)
 	prog.finish()
 
 	switch {
 	case writeErr != nil:
 		return st, fmt.Errorf("score: %w (%s)", writeErr, st)
-	case readErr != nil:
-		return st, fmt.Errorf("score: %w (%s)", readErr, st)
-	case ctx.Err() != nil:
-		return st, &ScoreInterruptedError{Stats: st}
+	case err == nil:
+		return st, nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return st, &InterruptedError{Stage: "score", Stats: st}
+	default:
+		return st, fmt.Errorf("score: %w (%s)", err, st)
 	}
-	return st, nil
 }
 
 // judgeBatch gives every record of recs its Judgment.
-func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
-	name, version := cfg.Scorer.Name(), cfg.Scorer.Version()
+func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.Record) *results.Judgment, recs []*results.Record) {
 	var (
 		pairs  []scorers.Pair
 		judged []*results.Judgment
 	)
 	for _, rec := range recs {
-		j := &results.Judgment{Scorer: name, Version: version}
+		j := newJudgment(rec)
 		rec.Judgment = j
-		if why := results.InvalidReason(rec); why != "" {
+		if why := results.InvalidReason(rec); why != "" && !cfg.JudgeAll {
 			j.Explanation = "not judged: invalid summary (" + why + ")"
 			continue
 		}
-		if strings.TrimSpace(rec.Source) == "" {
+		if strings.TrimSpace(rec.Source) == "" && !cfg.JudgeAll {
 			j.Error = scorerError(ScoreNoSource)
 			continue
 		}
@@ -305,4 +285,35 @@ func scorerError(msg string) *results.Error {
 // on are dropped and judged again.
 func ScoreKeep(rec *results.Record) bool {
 	return rec.Judgment != nil && rec.Judgment.Error == nil
+}
+
+// ScoreResume opens the score output path for resuming (results.Resume
+// with ScoreKeep) and returns ScoreConfig.Done for it: the key of each
+// record kept, mapped to the GenHash its judgment holds for. A judgment
+// written before judgments recorded GenHash holds for the record it sits
+// on, which is the record as it was judged.
+func ScoreResume(path string) (map[string]string, *results.Writer, error) {
+	done := map[string]string{}
+	_, w, err := results.Resume(path, func(rec *results.Record) bool {
+		if !ScoreKeep(rec) {
+			return false
+		}
+		k := results.Key(rec.Model, rec.DocID)
+		if _, dup := done[k]; !dup { // Resume keeps the first of a key
+			done[k] = JudgedHash(rec)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return done, w, nil
+}
+
+// JudgedHash is the GenHash of the generation rec's judgment holds for.
+func JudgedHash(rec *results.Record) string {
+	if rec.Judgment != nil && rec.Judgment.GenHash != "" {
+		return rec.Judgment.GenHash
+	}
+	return results.GenerationHash(rec)
 }

@@ -144,7 +144,7 @@ func TestScoreJudgesAndRecordsFailures(t *testing.T) {
 	}
 	f := &scoreFake{}
 	var out bytes.Buffer
-	st, err := ScoreStream(context.Background(), scoreInput(t, in...), results.NewWriter(&out), scoreCfg(f))
+	st, err := Score(context.Background(), scoreInput(t, in...), results.NewWriter(&out).Write, scoreCfg(f))
 	require.NoError(t, err)
 	assert.Equal(t, ScoreStats{Judged: 2, Failed: 4, NotJudged: 4}, st)
 
@@ -199,7 +199,7 @@ func TestScoreBatchFailureAndPanicHitTheirBatchOnly(t *testing.T) {
 		scoreRec("c1", okSummary(30)+" PANIC"), scoreRec("c2", okSummary(30)),
 	}
 	var out bytes.Buffer
-	st, err := ScoreStream(context.Background(), scoreInput(t, in...), results.NewWriter(&out), scoreCfg(&scoreFake{}))
+	st, err := Score(context.Background(), scoreInput(t, in...), results.NewWriter(&out).Write, scoreCfg(&scoreFake{}))
 	require.NoError(t, err)
 	assert.Equal(t, ScoreStats{Judged: 3, Failed: 4, NotJudged: 1}, st)
 	for _, rec := range scoreParse(t, out.Bytes()) {
@@ -224,8 +224,8 @@ func TestScoreBatchFailureAndPanicHitTheirBatchOnly(t *testing.T) {
 func TestScoreWrongResultCountIsABatchError(t *testing.T) {
 	short := shortScorer{}
 	var out bytes.Buffer
-	st, err := ScoreStream(context.Background(), scoreInput(t, scoreRec("x", okSummary(10)), scoreRec("y", okSummary(10))),
-		results.NewWriter(&out), ScoreConfig{Scorer: short})
+	st, err := Score(context.Background(), scoreInput(t, scoreRec("x", okSummary(10)), scoreRec("y", okSummary(10))),
+		results.NewWriter(&out).Write, ScoreConfig{Scorer: short})
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.Failed)
 	for _, rec := range scoreParse(t, out.Bytes()) {
@@ -251,7 +251,7 @@ func TestScoreBoundsBatchesAndConcurrency(t *testing.T) {
 	cfg := scoreCfg(f)
 	cfg.Batch, cfg.Concurrency = 7, 3
 	var out bytes.Buffer
-	st, err := ScoreStream(context.Background(), scoreInput(t, in...), results.NewWriter(&out), cfg)
+	st, err := Score(context.Background(), scoreInput(t, in...), results.NewWriter(&out).Write, cfg)
 	require.NoError(t, err)
 	assert.Equal(t, 200, st.Judged)
 	assert.Equal(t, int64(7), f.maxBatch.Load())
@@ -305,7 +305,7 @@ func TestScoreHoldsBatchTimesConcurrencyRecords(t *testing.T) {
 	sink := &countingSink{written: &written, read: &read}
 	cfg := scoreCfg(&scoreFake{})
 	cfg.Batch, cfg.Concurrency = 5, 2
-	st, err := ScoreStream(context.Background(), results.NewReader(src, "gen"), results.NewWriter(sink), cfg)
+	st, err := Score(context.Background(), results.NewReader(src, "gen"), results.NewWriter(sink).Write, cfg)
 	require.NoError(t, err)
 	assert.Equal(t, 600, st.Judged)
 	// In flight: Concurrency batches queued, one being written, one being
@@ -325,7 +325,7 @@ func TestScoreResumeAfterPartialOutput(t *testing.T) {
 	// A first run judged d00..d07, failed on d08 and crashed while writing
 	// d09.
 	var first bytes.Buffer
-	_, err := ScoreStream(context.Background(), scoreInput(t, in[:10]...), results.NewWriter(&first), scoreCfg(&scoreFake{}))
+	_, err := Score(context.Background(), scoreInput(t, in[:10]...), results.NewWriter(&first).Write, scoreCfg(&scoreFake{}))
 	require.NoError(t, err)
 	lines := strings.SplitAfter(first.String(), "\n")
 	failed := scoreParse(t, []byte(lines[8]))[0]
@@ -335,13 +335,13 @@ func TestScoreResumeAfterPartialOutput(t *testing.T) {
 	partial := strings.Join(lines[:8], "") + failedLine.String() + lines[9][:len(lines[9])/2]
 	require.NoError(t, os.WriteFile(path, []byte(partial), 0o644))
 
-	done, w, err := results.Resume(path, ScoreKeep)
+	done, w, err := ScoreResume(path)
 	require.NoError(t, err)
 	assert.Len(t, done, 8)
 	f := &scoreFake{}
 	cfg := scoreCfg(f)
 	cfg.Done = done
-	st, err := ScoreStream(context.Background(), scoreInput(t, in...), w, cfg)
+	st, err := Score(context.Background(), scoreInput(t, in...), w.Write, cfg)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	assert.Equal(t, ScoreStats{Judged: 11, NotJudged: 1, Skipped: 8}, st)
@@ -363,10 +363,10 @@ func TestScoreResumeAfterPartialOutput(t *testing.T) {
 	}
 
 	// A third run finds nothing to do and leaves the file as it is.
-	done, w, err = results.Resume(path, ScoreKeep)
+	done, w, err = ScoreResume(path)
 	require.NoError(t, err)
 	cfg.Done = done
-	st, err = ScoreStream(context.Background(), scoreInput(t, in...), w, cfg)
+	st, err = Score(context.Background(), scoreInput(t, in...), w.Write, cfg)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	assert.Equal(t, ScoreStats{Skipped: 20}, st)
@@ -390,14 +390,14 @@ func TestScoreInterruptFinishesBatchesInFlight(t *testing.T) {
 		err error
 		wg  sync.WaitGroup
 	)
-	wg.Go(func() { st, err = ScoreStream(ctx, scoreInput(t, in...), results.NewWriter(&out), cfg) })
+	wg.Go(func() { st, err = Score(ctx, scoreInput(t, in...), results.NewWriter(&out).Write, cfg) })
 	<-f.entered
 	<-f.entered // both workers hold a batch
 	cancel()
 	close(f.gate) // the scorer was not interrupted: its batches complete
 	wg.Wait()
 
-	var ie *ScoreInterruptedError
+	var ie *InterruptedError
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, st, ie.Stats)
 	assert.Zero(t, st.Failed, "in-flight batches must finish, not fail")
@@ -426,7 +426,7 @@ func TestScoreWriteFailureStops(t *testing.T) {
 	for i := range 50 {
 		in = append(in, scoreRec(fmt.Sprintf("d%02d", i), okSummary(10)))
 	}
-	st, err := ScoreStream(context.Background(), scoreInput(t, in...), results.NewWriter(&failingSink{after: 5}), scoreCfg(&scoreFake{}))
+	st, err := Score(context.Background(), scoreInput(t, in...), results.NewWriter(&failingSink{after: 5}).Write, scoreCfg(&scoreFake{}))
 	require.ErrorContains(t, err, "disk full")
 	assert.Equal(t, 5, st.Judged)
 }
@@ -440,7 +440,7 @@ func TestScoreReadErrorKeepsRecordsBefore(t *testing.T) {
 	b.WriteString("{\"schema\":1,\"doc_id\":\"x\"}\n")
 	require.NoError(t, w.Write(scoreRec("after", okSummary(10))))
 	var out bytes.Buffer
-	st, err := ScoreStream(context.Background(), results.NewReader(&b, "gen.jsonl"), results.NewWriter(&out), scoreCfg(&scoreFake{}))
+	st, err := Score(context.Background(), results.NewReader(&b, "gen.jsonl"), results.NewWriter(&out).Write, scoreCfg(&scoreFake{}))
 	require.ErrorContains(t, err, `gen.jsonl line 6: record has no "model"`)
 	assert.Equal(t, 5, st.Judged)
 	assert.Len(t, scoreParse(t, out.Bytes()), 5)
@@ -451,14 +451,14 @@ func TestScoreRejudgesWithNewScorer(t *testing.T) {
 	old := 0.1
 	rec.Judgment = &results.Judgment{Scorer: "other", Score: &old}
 	var out bytes.Buffer
-	_, err := ScoreStream(context.Background(), scoreInput(t, rec), results.NewWriter(&out), scoreCfg(&scoreFake{}))
+	_, err := Score(context.Background(), scoreInput(t, rec), results.NewWriter(&out).Write, scoreCfg(&scoreFake{}))
 	require.NoError(t, err)
 	got := scoreParse(t, out.Bytes())[0].Judgment
 	assert.Equal(t, "test-fake", got.Scorer)
 	assert.InDelta(t, 0.4, *got.Score, 1e-9)
 }
 
-func BenchmarkScoreStream(b *testing.B) {
+func BenchmarkScore(b *testing.B) {
 	var input bytes.Buffer
 	w := results.NewWriter(&input)
 	for i := range 2000 {
@@ -468,8 +468,8 @@ func BenchmarkScoreStream(b *testing.B) {
 	}
 	b.SetBytes(int64(input.Len()))
 	for b.Loop() {
-		_, err := ScoreStream(context.Background(), results.NewReader(bytes.NewReader(input.Bytes()), "bench"),
-			results.NewWriter(io.Discard), ScoreConfig{Scorer: &scoreFake{}, Concurrency: 2})
+		_, err := Score(context.Background(), results.NewReader(bytes.NewReader(input.Bytes()), "bench"),
+			results.NewWriter(io.Discard).Write, ScoreConfig{Scorer: &scoreFake{}, Concurrency: 2})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func (usageScorer) Score(_ context.Context, pairs []scorers.Pair) ([]scorers.Res
 func TestScoreRecordsScorerUsage(t *testing.T) {
 	var out bytes.Buffer
 	in := scoreInput(t, scoreRec("a", okSummary(7)), scoreRec("b", okSummary(7)+" FAIL"))
-	_, err := ScoreStream(context.Background(), in, results.NewWriter(&out), ScoreConfig{Scorer: usageScorer{}})
+	_, err := Score(context.Background(), in, results.NewWriter(&out).Write, ScoreConfig{Scorer: usageScorer{}})
 	require.NoError(t, err)
 	recs := scoreParse(t, out.Bytes())
 	require.Len(t, recs, 2)
@@ -43,7 +43,7 @@ func TestScoreRecordsScorerUsage(t *testing.T) {
 
 	// Scorers that call no model leave it out.
 	out.Reset()
-	_, err = ScoreStream(context.Background(), scoreInput(t, scoreRec("c", okSummary(7))), results.NewWriter(&out), ScoreConfig{Scorer: &scoreFake{}})
+	_, err = Score(context.Background(), scoreInput(t, scoreRec("c", okSummary(7))), results.NewWriter(&out).Write, ScoreConfig{Scorer: &scoreFake{}})
 	require.NoError(t, err)
 	assert.Nil(t, scoreParse(t, out.Bytes())[0].Judgment.Usage)
 	assert.NotContains(t, out.String(), `"usage"`)
