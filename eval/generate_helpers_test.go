@@ -182,8 +182,8 @@ func genStream(w http.ResponseWriter, parts []string, finish, done bool) {
 }
 
 // genConfig is a config for the fake server with test-sized backoffs.
-func genConfig(s *genServer) Config {
-	return Config{
+func genConfig(s *genServer) GenerateConfig {
+	return GenerateConfig{
 		Endpoint:    s.base(),
 		Model:       "test-model",
 		Concurrency: 4,
@@ -196,10 +196,10 @@ func genConfig(s *genServer) Config {
 }
 
 // genRun runs Generate over src and returns the records written.
-func genRun(t testing.TB, ctx context.Context, cfg Config, src dataset.Source) ([]*results.Record, Stats, error) {
+func genRun(t testing.TB, ctx context.Context, cfg GenerateConfig, src dataset.Source) ([]*results.Record, GenerateStats, error) {
 	t.Helper()
 	var buf bytes.Buffer
-	st, err := Generate(ctx, src, cfg, results.NewWriter(&buf))
+	st, err := Generate(ctx, src, results.NewWriter(&buf).Write, cfg)
 	return genParse(t, buf.Bytes()), st, err
 }
 
@@ -226,4 +226,20 @@ func genByDoc(t testing.TB, recs []*results.Record) map[string]*results.Record {
 		m[r.DocID] = r
 	}
 	return m
+}
+
+// genResume opens path for appending, as the CLI does, and returns the
+// GenKey of every successful record by results.Key.
+func genResume(t testing.TB, path string) (map[string]string, *results.Writer) {
+	t.Helper()
+	done := map[string]string{}
+	_, w, err := results.Resume(path, func(r *results.Record) bool {
+		if r.Error != nil {
+			return false
+		}
+		done[results.Key(r.Model, r.DocID)] = r.GenKey
+		return true
+	})
+	require.NoError(t, err)
+	return done, w
 }

@@ -32,9 +32,9 @@ func TestGenerateWritesEveryDocumentOnce(t *testing.T) {
 	}
 	const n = 30
 	var out bytes.Buffer
-	st, err := Generate(context.Background(), &genSource{n: n}, cfg, results.NewWriter(&out))
+	st, err := Generate(context.Background(), &genSource{n: n}, results.NewWriter(&out).Write, cfg)
 	require.NoError(t, err)
-	assert.Equal(t, Stats{Done: n}, st)
+	assert.Equal(t, GenerateStats{Done: n}, st)
 
 	recs := genByDoc(t, genParse(t, out.Bytes()))
 	require.Len(t, recs, n)
@@ -161,8 +161,13 @@ func TestRateLimitExhaustsRetries(t *testing.T) {
 	cfg := genConfig(srv)
 	cfg.MaxRetries = 2
 	recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 2})
-	require.NoError(t, err, "failed documents do not stop the run")
-	assert.Equal(t, Stats{Failed: 2}, st)
+	var fe *FatalError
+	require.ErrorAs(t, err, &fe, "a run without one success is an error")
+	assert.ErrorIs(t, err, ErrNoneSucceeded)
+	assert.Equal(t, "no document succeeded: 2 failed, the last with rate_limit: HTTP 429: quota", err.Error())
+	assert.Equal(t, GenerateStats{Failed: 2}, st)
+	assert.Equal(t, st, fe.Stats)
+	require.Len(t, recs, 2, "failed documents are still written")
 	for _, r := range recs {
 		require.NotNil(t, r.Error)
 		assert.Equal(t, results.ErrClassRateLimit, r.Error.Class)
@@ -215,7 +220,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			cfg.MaxRetries = 3
 			recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 2})
 			require.NoError(t, err)
-			assert.Equal(t, Stats{Done: 1, Failed: 1}, st)
+			assert.Equal(t, GenerateStats{Done: 1, Failed: 1}, st)
 			m := genByDoc(t, recs)
 			require.Len(t, m, 2)
 			assert.Nil(t, m["doc-0"].Error)
@@ -252,7 +257,7 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 			})
 			recs, st, err := genRun(t, context.Background(), genConfig(srv), &genSource{n: 3})
 			require.NoError(t, err)
-			assert.Equal(t, Stats{Done: 2, Failed: 1}, st)
+			assert.Equal(t, GenerateStats{Done: 2, Failed: 1}, st)
 			m := genByDoc(t, recs)
 			require.Len(t, m, 3)
 			rec := m["doc-1"]
@@ -283,7 +288,7 @@ func TestStreaming(t *testing.T) {
 	cfg.MaxRetries = 2
 	recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 4})
 	require.NoError(t, err)
-	assert.Equal(t, Stats{Done: 3, Failed: 1}, st)
+	assert.Equal(t, GenerateStats{Done: 3, Failed: 1}, st)
 	m := genByDoc(t, recs)
 
 	ok := m["doc-0"]
@@ -356,25 +361,25 @@ func TestRequestsPerMinuteSpacesRequests(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	base := Config{Endpoint: "http://127.0.0.1:1/v1", Model: "m"}
-	for name, mut := range map[string]func(*Config){
-		"no placeholder": func(c *Config) { c.Prompt = "Summarize the passage." },
-		"no model":       func(c *Config) { c.Model = "" },
-		"no endpoint":    func(c *Config) { c.Endpoint = "" },
-		"bad endpoint":   func(c *Config) { c.Endpoint = "localhost:11434" },
-		"bad temp":       func(c *Config) { c.Temperature = -1 },
+	base := GenerateConfig{Endpoint: "http://127.0.0.1:1/v1", Model: "m"}
+	for name, mut := range map[string]func(*GenerateConfig){
+		"no placeholder": func(c *GenerateConfig) { c.Prompt = "Summarize the passage." },
+		"no model":       func(c *GenerateConfig) { c.Model = "" },
+		"no endpoint":    func(c *GenerateConfig) { c.Endpoint = "" },
+		"bad endpoint":   func(c *GenerateConfig) { c.Endpoint = "localhost:11434" },
+		"bad temp":       func(c *GenerateConfig) { c.Temperature = -1 },
 	} {
 		c := base
 		mut(&c)
 		_, err := NewGenerator(c)
 		assert.Error(t, err, name)
 	}
-	_, err := NewGenerator(Config{Endpoint: "http://u:secret@127.0.0.1:1/v1?key=secret", Model: "m", Prompt: "x"})
+	_, err := NewGenerator(GenerateConfig{Endpoint: "http://u:secret@127.0.0.1:1/v1?key=secret", Model: "m", Prompt: "x"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "{article}")
 	g, err := NewGenerator(base)
 	require.NoError(t, err)
-	g2, err := NewGenerator(Config{Endpoint: "http://127.0.0.1:1/v1", Model: "m", Prompt: DefaultPrompt})
+	g2, err := NewGenerator(GenerateConfig{Endpoint: "http://127.0.0.1:1/v1", Model: "m", Prompt: DefaultPrompt})
 	require.NoError(t, err)
 	assert.Equal(t, g.PromptHash(), g2.PromptHash(), "empty prompt means DefaultPrompt")
 	assert.True(t, strings.HasPrefix(DefaultPrompt, "\nYour task is"))
@@ -389,11 +394,9 @@ func TestCancelKeepsFinishedWorkAndResumes(t *testing.T) {
 		answered.Add(1)
 	})
 	path := filepath.Join(t.TempDir(), "out.jsonl")
-	keep := func(r *results.Record) bool { return r.Error == nil }
 	const n = 40
 
-	done, w, err := results.Resume(path, keep)
-	require.NoError(t, err)
+	done, w := genResume(t, path)
 	cfg := genConfig(srv)
 	cfg.Concurrency = 3
 	ctx, cancel := context.WithCancel(context.Background())
@@ -404,7 +407,7 @@ func TestCancelKeepsFinishedWorkAndResumes(t *testing.T) {
 		cancel()
 	}()
 	cfg.Done = done
-	st, err := Generate(ctx, &genSource{n: n}, cfg, w)
+	st, err := Generate(ctx, &genSource{n: n}, w.Write, cfg)
 	require.NoError(t, w.Close())
 	var ie *InterruptedError
 	require.ErrorAs(t, err, &ie)
@@ -422,11 +425,10 @@ func TestCancelKeepsFinishedWorkAndResumes(t *testing.T) {
 		assert.Nil(t, r.Error, "nothing is written as canceled")
 	}
 
-	done, w, err = results.Resume(path, keep)
-	require.NoError(t, err)
+	done, w = genResume(t, path)
 	assert.Len(t, done, st.Done)
 	cfg.Done = done
-	st2, err := Generate(context.Background(), &genSource{n: n}, cfg, w)
+	st2, err := Generate(context.Background(), &genSource{n: n}, w.Write, cfg)
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	assert.Equal(t, st.Done, st2.Skipped)
@@ -461,7 +463,7 @@ func TestCancelAfterGraceDropsRequestsInFlight(t *testing.T) {
 	var ie *InterruptedError
 	require.ErrorAs(t, err, &ie)
 	assert.Empty(t, recs, "cut requests are not written, so resume redoes them")
-	assert.Equal(t, Stats{NotStarted: 10}, st)
+	assert.Equal(t, GenerateStats{NotStarted: 10}, st)
 }
 
 func TestDatasetErrors(t *testing.T) {
@@ -506,7 +508,7 @@ func TestWriteFailureStopsTheRun(t *testing.T) {
 	srv := newGenServer(t, nil)
 	cfg := genConfig(srv)
 	cfg.Concurrency = 2
-	st, err := Generate(context.Background(), &genSource{n: 100}, cfg, results.NewWriter(&failingWriter{after: 3}))
+	st, err := Generate(context.Background(), &genSource{n: 100}, results.NewWriter(&failingWriter{after: 3}).Write, cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no space left on device")
 	assert.Equal(t, 3, st.Done)

@@ -89,7 +89,7 @@ func TestProgressBar(t *testing.T) {
 }
 
 func TestScrubRemovesCredentials(t *testing.T) {
-	g, err := NewGenerator(Config{Endpoint: "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz", Model: "m", APIKey: "sk-abc"})
+	g, err := NewGenerator(GenerateConfig{Endpoint: "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz", Model: "m", APIKey: "sk-abc"})
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:9/v1", g.endpoint)
 	for _, msg := range []string{

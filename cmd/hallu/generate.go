@@ -31,7 +31,7 @@ type generateJob struct {
 	Limit       int
 	Shard       string // "i/n", "" = all
 	Out         string // "" = stdout, not resumable
-	Config      eval.Config
+	Config      eval.GenerateConfig
 }
 
 func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -145,20 +145,21 @@ func apiKey(env string, explicit bool) (string, error) {
 
 // run opens the dataset and output, starts the builtin models when asked
 // for, and generates.
-func (j *generateJob) run(ctx context.Context, stdout, stderr io.Writer) (eval.Stats, error) {
+func (j *generateJob) run(ctx context.Context, stdout, stderr io.Writer) (eval.GenerateStats, error) {
 	cfg := j.Config
 	if cfg.Endpoint == "" && refmodel.IsBuiltin(cfg.Model) {
 		// Not tied to ctx: on Ctrl-C requests in flight get their grace
 		// period, which needs the server up.
 		url, stop, err := refmodel.Start(context.WithoutCancel(ctx))
 		if err != nil {
-			return eval.Stats{}, err
+			return eval.GenerateStats{}, err
 		}
 		defer stop()
 		cfg.Endpoint = url
+		cfg.RecordEndpoint = "builtin" // not a random loopback port, which would change every key
 	}
 	if cfg.Endpoint == "" {
-		return eval.Stats{}, exitCode(2, errors.New("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL"))
+		return eval.GenerateStats{}, exitCode(2, errors.New("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL"))
 	}
 	if refmodel.IsBuiltin(cfg.Model) && cfg.Annotate == nil {
 		cfg.Annotate = func(doc dataset.Document, rec *results.Record) {
@@ -177,12 +178,12 @@ func (j *generateJob) run(ctx context.Context, stdout, stderr io.Writer) (eval.S
 	// Fail on bad flags before touching the output file.
 	g, err := eval.NewGenerator(cfg)
 	if err != nil {
-		return eval.Stats{}, exitCode(2, err)
+		return eval.GenerateStats{}, exitCode(2, err)
 	}
 
 	src, err := j.open()
 	if err != nil {
-		return eval.Stats{}, exitCode(2, err)
+		return eval.GenerateStats{}, exitCode(2, err)
 	}
 	defer src.Close()
 	if cfg.Progress != nil && eval.IsTerminal(cfg.Progress) && j.Dataset != "-" && !strings.HasSuffix(j.Dataset, ":-") {
@@ -194,24 +195,28 @@ func (j *generateJob) run(ctx context.Context, stdout, stderr io.Writer) (eval.S
 		w = results.NewWriter(stdout)
 	} else {
 		var otherPrompt string
-		done, fw, err := results.Resume(j.Out, func(r *results.Record) bool {
+		done := map[string]string{}
+		_, fw, err := results.Resume(j.Out, func(r *results.Record) bool {
 			if r.Model == cfg.Model && r.PromptHash != "" && r.PromptHash != g.PromptHash() && r.Error == nil {
 				otherPrompt = r.PromptHash
+			}
+			if r.Error == nil {
+				done[results.Key(r.Model, r.DocID)] = r.GenKey
 			}
 			return r.Error == nil
 		})
 		if err != nil {
-			return eval.Stats{}, fmt.Errorf("resume %s: %w", j.Out, err)
+			return eval.GenerateStats{}, fmt.Errorf("resume %s: %w", j.Out, err)
 		}
 		if otherPrompt != "" {
 			fw.Close()
-			return eval.Stats{}, exitCode(2, fmt.Errorf("%s holds %s summaries made with another prompt (hash %s, now %s); write to another --out file",
+			return eval.GenerateStats{}, exitCode(2, fmt.Errorf("%s holds %s summaries made with another prompt (hash %s, now %s); write to another --out file",
 				j.Out, cfg.Model, otherPrompt, g.PromptHash()))
 		}
 		defer fw.Close()
 		w, cfg.Done = fw, done
 	}
-	st, err := eval.Generate(ctx, src, cfg, w)
+	st, err := eval.Generate(ctx, src, w.Write, cfg)
 	var ie *eval.InterruptedError
 	if errors.As(err, &ie) && j.Out == "" {
 		return st, fmt.Errorf("interrupted: %s (use --out FILE to be able to resume)", ie.Stats)

@@ -161,12 +161,12 @@ func (c *runConfig) openScorer(ctx context.Context, stderr io.Writer) (scorers.S
 }
 
 // generate runs one model's generation into dir/generations.jsonl.
-func (c *runConfig) generate(ctx context.Context, m modelConfig, prompt, dir string, stdout, stderr io.Writer) (eval.Stats, error) {
+func (c *runConfig) generate(ctx context.Context, m modelConfig, prompt, dir string, stdout, stderr io.Writer) (eval.GenerateStats, error) {
 	key := ""
 	if m.APIKeyEnv != "" {
 		key = os.Getenv(m.APIKeyEnv)
 		if key == "" {
-			return eval.Stats{}, exitCode(2, fmt.Errorf("api_key_env %s: the environment variable is empty or unset", m.APIKeyEnv))
+			return eval.GenerateStats{}, exitCode(2, fmt.Errorf("api_key_env %s: the environment variable is empty or unset", m.APIKeyEnv))
 		}
 	} else {
 		key = os.Getenv("OPENAI_API_KEY")
@@ -177,7 +177,7 @@ func (c *runConfig) generate(ctx context.Context, m modelConfig, prompt, dir str
 		Limit:       c.Limit,
 		Shard:       c.Shard,
 		Out:         filepath.Join(dir, results.GenerationsFile),
-		Config: eval.Config{
+		Config: eval.GenerateConfig{
 			Endpoint:          m.Endpoint,
 			Model:             m.Name,
 			APIKey:            key,
