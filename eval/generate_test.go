@@ -225,11 +225,24 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			require.Len(t, m, 2)
 			assert.Nil(t, m["doc-0"].Error)
 			assert.Equal(t, genSummary("doc-0"), m["doc-0"].Summary)
-			assert.Equal(t, 3, m["doc-0"].Attempts)
+			if tc.class == results.ErrClassConnection {
+				// net/http may resend within one attempt (see below).
+				assert.GreaterOrEqual(t, m["doc-0"].Attempts, 2)
+				assert.LessOrEqual(t, m["doc-0"].Attempts, 3)
+			} else {
+				assert.Equal(t, 3, m["doc-0"].Attempts)
+			}
 			require.NotNil(t, m["doc-1"].Error)
 			assert.Equal(t, tc.class, m["doc-1"].Error.Class, m["doc-1"].Error.Message)
 			assert.Equal(t, 4, m["doc-1"].Attempts)
-			assert.Equal(t, 4, srv.attempts("doc-1"))
+			if tc.class != results.ErrClassConnection {
+				assert.Equal(t, 4, srv.attempts("doc-1"))
+				return
+			}
+			// net/http resends a request that met a dead reused connection
+			// once, on a new one; that is not an attempt of ours.
+			assert.GreaterOrEqual(t, srv.attempts("doc-1"), 4)
+			assert.LessOrEqual(t, srv.attempts("doc-1"), 8)
 		})
 	}
 }

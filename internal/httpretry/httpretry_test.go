@@ -2,7 +2,11 @@ package httpretry
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,4 +99,41 @@ func TestGateReservesSpacedSlots(t *testing.T) {
 	unlimited := NewGate(0)
 	assert.Equal(t, t0, unlimited.reserve(t0))
 	assert.Equal(t, t0, unlimited.reserve(t0))
+}
+
+func TestPreReplyTransportErrorsAreRetryable(t *testing.T) {
+	ctx := context.Background()
+	for _, err := range []error{
+		&url.Error{Op: "Post", URL: "http://x/v1/chat/completions", Err: errors.New("http: server closed idle connection")},
+		&url.Error{Op: "Post", URL: "http://x/v1/chat/completions", Err: &TransportError{Err: errors.New("net/http: HTTP/1.x transport connection broken: something new")}},
+		&url.Error{Op: "Post", URL: "http://x", Err: &TransportError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}},
+	} {
+		f := Classify(err, ctx, ctx, nil)
+		assert.Equal(t, results.ErrClassConnection, f.Class, err.Error())
+		assert.True(t, f.Retry, err.Error())
+		assert.Same(t, err, f.Err)
+	}
+	refused := Classify(&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, ctx, ctx, nil)
+	assert.True(t, refused.Refused())
+}
+
+func TestParseStreamError(t *testing.T) {
+	cases := []struct {
+		in     string
+		status int
+		msg    string
+	}{
+		{`{"error":{"code":400,"message":"too long","type":"invalid_request_error"}}`, 400, "too long"},
+		{`{"code":500,"message":"boom"}`, 500, "boom"},
+		{`{"error":{"code":"503","message":"busy"}}`, 503, "busy"},
+		{`{"error":{"code":"context_length_exceeded","message":"too long","type":"invalid_request_error"}}`, 400, "too long"},
+		{`{"error":"plain"}`, 0, "plain"},
+		{`{"error":{"code":7,"message":"odd"}}`, 0, "odd"},
+		{`not json`, 0, "not json"},
+	}
+	for _, c := range cases {
+		se := parseStreamError([]byte(c.in))
+		assert.Equal(t, c.status, se.Status, c.in)
+		assert.Equal(t, c.msg, se.Msg, c.in)
+	}
 }

@@ -22,10 +22,11 @@ import (
 //   - go-openai drops or misreads error events inside a stream; a
 //     streaming body is watched for them and the first is stored in the
 //     attempt's RespInfo (see StreamErr).
-//   - An error before any reply is wrapped in *TransportError, so that a
-//     reset, whatever net/http calls it (a kept-alive connection the
-//     server had just closed: "server closed idle connection"), is
-//     retried by the caller's Policy, where it counts as an attempt.
+//   - Chat requests are replayable, so net/http itself resends one that
+//     met a reused connection the server had just closed; an error before
+//     any reply that remains is wrapped in *TransportError, so that a
+//     reset, whatever net/http calls it ("server closed idle
+//     connection"), is retried by the caller's Policy.
 type ChatTransport struct {
 	Base   http.RoundTripper
 	Forced map[string]json.RawMessage
@@ -49,6 +50,13 @@ func (t *ChatTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		req.ContentLength = int64(len(body))
+		// A nil value marks the request replayable without sending the
+		// header (see net/http.Transport): when a reused keep-alive
+		// connection turns out dead before any reply (a server that
+		// closes after every reply), net/http resends on another
+		// connection instead of failing. Resending a chat request costs
+		// at most a duplicate answer, never a wrong one.
+		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := t.Base.RoundTrip(req)
 	if err != nil {
