@@ -65,13 +65,13 @@ type genReq struct {
 // genServer is a fake OpenAI-compatible endpoint. handle decides the reply;
 // nil means a normal one. It counts requests in flight.
 type genServer struct {
-	*httptest.Server
-	mu          sync.Mutex
-	reqs        []genReq
-	perDoc      map[string]int
-	inflight    atomic.Int64
-	maxInflight atomic.Int64
-	handle      func(w http.ResponseWriter, r *http.Request, q genReq)
+	*httptest.Server // nil for an in-memory server (newMemGenServer)
+	mu               sync.Mutex
+	reqs             []genReq
+	perDoc           map[string]int
+	inflight         atomic.Int64
+	maxInflight      atomic.Int64
+	handle           func(w http.ResponseWriter, r *http.Request, q genReq)
 }
 
 func newGenServer(t testing.TB, handle func(w http.ResponseWriter, r *http.Request, q genReq)) *genServer {
@@ -81,8 +81,36 @@ func newGenServer(t testing.TB, handle func(w http.ResponseWriter, r *http.Reque
 	return s
 }
 
-// URL is the base URL a client is given.
-func (s *genServer) base() string { return s.Server.URL + "/v1" }
+// newMemGenServer is a genServer without sockets, for tests in a synctest
+// bubble: a connection's reader goroutine is never durably blocked, so
+// fake time would not advance. genConfig wires its transport.
+func newMemGenServer(handle func(w http.ResponseWriter, r *http.Request, q genReq)) *genServer {
+	return &genServer{perDoc: map[string]int{}, handle: handle}
+}
+
+// memTransport runs a handler in the caller's goroutine.
+type memTransport struct{ h http.Handler }
+
+func (m memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	r := req.Clone(req.Context())
+	r.RequestURI = req.URL.RequestURI()
+	m.h.ServeHTTP(rec, r)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// base is the base URL a client is given.
+func (s *genServer) base() string {
+	if s.Server == nil {
+		return "http://mem.test/v1"
+	}
+	return s.Server.URL + "/v1"
+}
 
 func (s *genServer) serve(w http.ResponseWriter, r *http.Request) {
 	n := s.inflight.Add(1)
@@ -183,7 +211,7 @@ func genStream(w http.ResponseWriter, parts []string, finish, done bool) {
 
 // genConfig is a config for the fake server with test-sized backoffs.
 func genConfig(s *genServer) GenerateConfig {
-	return GenerateConfig{
+	cfg := GenerateConfig{
 		Endpoint:    s.base(),
 		Model:       "test-model",
 		Concurrency: 4,
@@ -193,6 +221,10 @@ func genConfig(s *genServer) GenerateConfig {
 		BackoffMax:  5 * time.Millisecond,
 		Progress:    io.Discard,
 	}
+	if s.Server == nil {
+		cfg.HTTPClient = &http.Client{Transport: memTransport{http.HandlerFunc(s.serve)}}
+	}
+	return cfg
 }
 
 // genRun runs Generate over src and returns the records written.

@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
@@ -94,18 +96,42 @@ func TestGenerateSendsOptions(t *testing.T) {
 }
 
 func TestGenerateConcurrencyBound(t *testing.T) {
-	srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
-		time.Sleep(20 * time.Millisecond)
-		genOK(w, q)
-	})
-	for _, c := range []int{1, 3} {
-		srv.maxInflight.Store(0)
-		cfg := genConfig(srv)
-		cfg.Concurrency = c
-		recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: 12})
-		require.NoError(t, err)
-		assert.Len(t, genByDoc(t, recs), 12)
-		assert.LessOrEqual(t, srv.maxInflight.Load(), int64(c), "concurrency %d", c)
+	for _, c := range []int{1, 3, 8} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			// Every request waits until c are in flight at once: only c
+			// workers sending together get past it (the lower bound), and
+			// the server sees if one more comes (the upper bound).
+			var (
+				mu      sync.Mutex
+				waiting int
+				release = make(chan struct{})
+			)
+			srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
+				mu.Lock()
+				if waiting++; waiting == c {
+					close(release)
+				}
+				mu.Unlock()
+				select {
+				case <-release:
+					genOK(w, q)
+				case <-r.Context().Done():
+				}
+			})
+			cfg := genConfig(srv)
+			cfg.Concurrency = c
+			cfg.Timeout = time.Minute
+			cfg.Grace = time.Millisecond
+			// Only a safety net, so that a serial generator fails instead of
+			// hanging: the assertion is that every document succeeds.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			recs, st, err := genRun(t, ctx, cfg, &genSource{n: 4 * c})
+			require.NoError(t, err, "fewer than %d requests were ever in flight together", c)
+			assert.Equal(t, GenerateStats{Done: 4 * c}, st)
+			assert.Len(t, genByDoc(t, recs), 4*c)
+			assert.Equal(t, int64(c), srv.maxInflight.Load())
+		})
 	}
 }
 
@@ -131,25 +157,29 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var earliest time.Time
-			srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
-				if q.attempt == 1 {
-					earliest = tc.set(w.Header(), q.at)
-					genError(w, http.StatusTooManyRequests, "slow down")
-					return
-				}
-				genOK(w, q)
+			synctest.Test(t, func(t *testing.T) {
+				var earliest time.Time
+				srv := newMemGenServer(func(w http.ResponseWriter, r *http.Request, q genReq) {
+					if q.attempt == 1 {
+						earliest = tc.set(w.Header(), q.at)
+						genError(w, http.StatusTooManyRequests, "slow down")
+						return
+					}
+					genOK(w, q)
+				})
+				cfg := genConfig(srv)
+				cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour // only the header can explain a shorter wait
+				recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: 1})
+				require.NoError(t, err)
+				require.Len(t, recs, 1)
+				assert.Equal(t, 2, recs[0].Attempts)
+				assert.Equal(t, genSummary("doc-0"), recs[0].Summary)
+				reqs := srv.requests()
+				require.Len(t, reqs, 2)
+				// In the bubble nothing but the wait moves the clock.
+				assert.Equal(t, earliest, reqs[1].at, "retried %v after the first request, the server asked for %v",
+					reqs[1].at.Sub(reqs[0].at), earliest.Sub(reqs[0].at))
 			})
-			cfg := genConfig(srv) // backoff of milliseconds: only the header can explain a longer wait
-			recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: 1})
-			require.NoError(t, err)
-			require.Len(t, recs, 1)
-			assert.Equal(t, 2, recs[0].Attempts)
-			assert.Equal(t, genSummary("doc-0"), recs[0].Summary)
-			reqs := srv.requests()
-			require.Len(t, reqs, 2)
-			assert.False(t, reqs[1].at.Before(earliest), "retried %v after the first request, before the server's %v",
-				reqs[1].at.Sub(reqs[0].at), earliest.Sub(reqs[0].at))
 		})
 	}
 }
@@ -208,43 +238,52 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// doc-0 fails twice then succeeds; doc-1 always fails.
-			srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
+			handle := func(w http.ResponseWriter, r *http.Request, q genReq) {
 				if q.doc == "doc-1" || q.attempt <= 2 {
 					tc.fail(w, r)
 					return
 				}
 				genOK(w, q)
-			})
-			cfg := genConfig(srv)
-			cfg.Timeout = 500 * time.Millisecond // the hang case waits it out; prompt replies must beat it under -race
-			cfg.MaxRetries = 3
-			recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 2})
-			require.NoError(t, err)
-			assert.Equal(t, GenerateStats{Done: 1, Failed: 1}, st)
-			m := genByDoc(t, recs)
-			require.Len(t, m, 2)
-			assert.Nil(t, m["doc-0"].Error)
-			assert.Equal(t, genSummary("doc-0"), m["doc-0"].Summary)
-			if tc.class == results.ErrClassConnection {
-				// net/http may resend within one attempt (see below).
-				assert.GreaterOrEqual(t, m["doc-0"].Attempts, 2)
-				assert.LessOrEqual(t, m["doc-0"].Attempts, 3)
-			} else {
-				assert.Equal(t, 3, m["doc-0"].Attempts)
 			}
-			require.NotNil(t, m["doc-1"].Error)
-			assert.Equal(t, tc.class, m["doc-1"].Error.Class, m["doc-1"].Error.Message)
-			assert.Equal(t, 4, m["doc-1"].Attempts)
-			if tc.class != results.ErrClassConnection {
-				assert.Equal(t, 4, srv.attempts("doc-1"))
+			if tc.class == results.ErrClassConnection { // needs a socket to reset
+				checkTransient(t, newGenServer(t, handle), tc.class)
 				return
 			}
-			// net/http resends a request that met a dead reused connection
-			// once, on a new one; that is not an attempt of ours.
-			assert.GreaterOrEqual(t, srv.attempts("doc-1"), 4)
-			assert.LessOrEqual(t, srv.attempts("doc-1"), 8)
+			// In a bubble, the timeout case waits out fake time only.
+			synctest.Test(t, func(t *testing.T) { checkTransient(t, newMemGenServer(handle), tc.class) })
 		})
 	}
+}
+
+func checkTransient(t *testing.T, srv *genServer, class string) {
+	cfg := genConfig(srv)
+	cfg.Timeout = 500 * time.Millisecond
+	cfg.MaxRetries = 3
+	recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 2})
+	require.NoError(t, err)
+	assert.Equal(t, GenerateStats{Done: 1, Failed: 1}, st)
+	m := genByDoc(t, recs)
+	require.Len(t, m, 2)
+	assert.Nil(t, m["doc-0"].Error)
+	assert.Equal(t, genSummary("doc-0"), m["doc-0"].Summary)
+	if class == results.ErrClassConnection {
+		// net/http may resend within one attempt (see below).
+		assert.GreaterOrEqual(t, m["doc-0"].Attempts, 2)
+		assert.LessOrEqual(t, m["doc-0"].Attempts, 3)
+	} else {
+		assert.Equal(t, 3, m["doc-0"].Attempts)
+	}
+	require.NotNil(t, m["doc-1"].Error)
+	assert.Equal(t, class, m["doc-1"].Error.Class, m["doc-1"].Error.Message)
+	assert.Equal(t, 4, m["doc-1"].Attempts)
+	if class != results.ErrClassConnection {
+		assert.Equal(t, 4, srv.attempts("doc-1"))
+		return
+	}
+	// net/http resends a request that met a dead reused connection once,
+	// on a new one; that is not an attempt of ours.
+	assert.GreaterOrEqual(t, srv.attempts("doc-1"), 4)
+	assert.LessOrEqual(t, srv.attempts("doc-1"), 8)
 }
 
 func TestPermanentFailuresAreNotRetried(t *testing.T) {
@@ -355,22 +394,23 @@ func TestThinkStripping(t *testing.T) {
 }
 
 func TestRequestsPerMinuteSpacesRequests(t *testing.T) {
-	srv := newGenServer(t, nil)
-	cfg := genConfig(srv)
-	cfg.Concurrency = 4
-	cfg.RequestsPerMinute = 1200 // one every 50 ms
-	const n = 6
-	start := time.Now()
-	recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: n})
-	elapsed := time.Since(start)
-	require.NoError(t, err)
-	require.Len(t, recs, n)
-	require.Len(t, srv.requests(), n)
-	// Without the limit four workers would send all six at once. With it the
-	// sixth may not start before five intervals have passed: a lower bound,
-	// which a slow machine can only exceed. The gate's exact slots are
-	// tested in internal/httpretry.
-	assert.GreaterOrEqual(t, elapsed, time.Duration(n-1)*50*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemGenServer(nil)
+		cfg := genConfig(srv)
+		cfg.Concurrency = 4
+		cfg.RequestsPerMinute = 1200 // one every 50 ms
+		const n = 6
+		start := time.Now()
+		recs, _, err := genRun(t, context.Background(), cfg, &genSource{n: n})
+		require.NoError(t, err)
+		require.Len(t, recs, n)
+		reqs := srv.requests()
+		require.Len(t, reqs, n)
+		// Without the limit four workers would send four at once.
+		for i, q := range reqs {
+			assert.Equal(t, time.Duration(i)*50*time.Millisecond, q.at.Sub(start), "request %d", i)
+		}
+	})
 }
 
 func TestConfigErrors(t *testing.T) {
