@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/results"
@@ -349,3 +351,46 @@ func mustIndex(t *testing.T, id string) int {
 }
 
 var errEOF = func() error { _, err := bytes.NewReader(nil).Read(nil); return err }()
+
+// Generate must leave no connection open: a server's graceful shutdown
+// waits for them (up to 5 s for one that never carried a request, which a
+// transport dialling ahead for 8 workers and 4 documents leaves behind).
+func TestGenerateClosesItsConnections(t *testing.T) {
+	var open sync.WaitGroup
+	srv := newGenServer(t, nil)
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Done()
+		}
+	}
+	cfg := genConfig(srv)
+	cfg.Concurrency = 8
+	_, st, err := genRun(t, context.Background(), cfg, &genSource{n: 4})
+	require.NoError(t, err)
+	require.Equal(t, 4, st.Done)
+	closed := make(chan struct{})
+	go func() { open.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second): // a safety net: without Close they stay open for good
+		t.Fatal("connections left open after Generate returned")
+	}
+}
+
+type idleCloser struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCloser) CloseIdleConnections() { c.closed++ }
+
+func TestGeneratorCloseReachesTheBaseTransport(t *testing.T) {
+	base := &idleCloser{RoundTripper: http.DefaultTransport}
+	g, err := NewGenerator(GenerateConfig{Endpoint: "http://127.0.0.1:1/v1", Model: "m", HTTPClient: &http.Client{Transport: base}})
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
+	assert.Equal(t, 1, base.closed)
+}
