@@ -2,12 +2,12 @@ package eval
 
 import "fmt"
 
-// InterruptedError is returned by both stages, generate and score, when the
-// run's context was cancelled before every input was processed. Everything
-// written so far is complete; a rerun with the same output resumes.
+// InterruptedError is returned when a stage's context was cancelled before
+// its input was exhausted. Everything written so far is complete, so the
+// same command resumes.
 type InterruptedError struct {
-	Stage string       // "generate" or "score"
-	Stats fmt.Stringer // GenerateStats or ScoreStats
+	Stage string       // "generate", "score"
+	Stats fmt.Stringer // the stage's counts: Stats, ScoreStats
 }
 
 func (e *InterruptedError) Error() string {
