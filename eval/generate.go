@@ -16,12 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/internal/httpretry"
+	"github.com/hallu-eval/hallu/internal/pool"
 	"github.com/hallu-eval/hallu/results"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -343,213 +342,181 @@ var errInterrupted = errors.New("interrupted")
 // just to count what was not started.
 const drainBudget = 2 * time.Second
 
-// Run feeds src to Concurrency workers and hands each finished record to
-// sink, one call at a time (sink need not be safe for concurrent use), in
-// completion order. A document's failure is recorded and the run goes on,
-// unless MaxFatal documents in a row fail fatally (*FatalError). When ctx
-// is cancelled no new document or retry starts, requests in flight get
-// GenerateConfig.Grace to finish, and Run returns an *InterruptedError. A
-// sink error or a dataset read error stops the run and is returned; so
-// does a run in which no document succeeded (*FatalError wrapping
-// ErrNoneSucceeded). src is not closed.
+// genOut is one document's outcome as the pool carries it to the sink.
+type genOut struct {
+	rec   *results.Record
+	fatal string // fatalCause of its failure
+}
+
+// Run feeds src to Concurrency workers (an internal/pool run) and hands
+// each finished record to sink, one call at a time (sink need not be safe
+// for concurrent use), in completion order. A document's failure is
+// recorded and the run goes on, unless MaxFatal documents in a row fail
+// fatally (*FatalError). When ctx is cancelled no new document or retry
+// starts, requests in flight get GenerateConfig.Grace to finish, and Run
+// returns an *InterruptedError. A sink error or a dataset read error stops
+// the run and is returned; so does a run in which no document succeeded
+// (*FatalError wrapping ErrNoneSucceeded). src is not closed.
 func (g *Generator) Run(ctx context.Context, src dataset.Source, sink func(*results.Record) error) (GenerateStats, error) {
-	// stop ends feeding and retrying; abort, Grace later, ends requests in
-	// flight. Separating them lets finished work be kept on Ctrl-C.
-	stop, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	abortCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	go func() {
-		select {
-		case <-stop.Done():
-		case <-abortCtx.Done():
-			return
-		}
-		if ctx.Err() == nil { // a fatal error, not an interruption: no grace
-			abort()
-			return
-		}
-		t := time.NewTimer(g.cfg.Grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			abort()
-		case <-abortCtx.Done():
-		}
-	}()
+	// Requests in flight outlive ctx by Grace, so that finished work is
+	// kept on Ctrl-C; graceCtx ends them. A sink error or a fatal stop
+	// ends them at once, through the pool's work context.
+	graceCtx, endGrace := context.WithCancel(context.WithoutCancel(ctx))
+	defer endGrace()
+	defer context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(g.cfg.Grace, endGrace)
+		context.AfterFunc(graceCtx, func() { t.Stop() })
+	})()
 
 	prog := newProgress(g.cfg.Progress, "generate", g.cfg.Total, g.cfg.ProgressInterval)
 	var (
-		skipped, notStarted atomic.Int64
-		rejected            int // feeder only
-		notCounted          atomic.Bool
-		srcErr              error
-
-		// mu guards the sink and what is counted from written records.
-		mu                sync.Mutex
-		sinkErr           error
-		fatalRun          int // consecutive fatal failures
-		fatal             *FatalError
-		lastFail          *results.Error
-		outTrunc, inTrunc int
-		done, failed      int
+		st       GenerateStats
+		fatalRun int // consecutive fatal failures
+		fatal    *FatalError
+		sinkErr  error
+		lastFail *results.Error
 	)
 	isDone := func(doc dataset.Document) bool {
 		want, ok := g.cfg.Done[results.Key(g.cfg.Model, doc.ID)]
 		return ok && want == g.Key(doc)
 	}
 
-	jobs := make(chan dataset.Document)
-	feederDone := make(chan struct{})
-	go func() {
-		defer close(feederDone)
-		defer close(jobs)
-		for stop.Err() == nil {
-			doc, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				return
-			}
+	// A dataset on a pipe may block; the pool must be able to stop
+	// waiting for it on Ctrl-C.
+	read, stopRead := pool.Interruptible(src.Next)
+	defer stopRead()
+	next := func(pctx context.Context) (dataset.Document, error) {
+		for {
+			doc, err := read(pctx)
 			var re *dataset.RecordError
 			if errors.As(err, &re) && g.cfg.OnBadRecord != nil {
 				if err = g.cfg.OnBadRecord(re); err == nil {
-					rejected++
+					st.Rejected++
 					continue
 				}
 			}
 			if err != nil {
-				srcErr = err // documents already handed out still finish
-				return
+				return doc, err
 			}
 			if isDone(doc) {
-				skipped.Add(1)
+				st.Skipped++
 				prog.skip()
 				continue
 			}
-			select {
-			case jobs <- doc:
-			case <-stop.Done():
-				notStarted.Add(1)
-			}
+			return doc, nil
 		}
-		if ctx.Err() == nil {
-			return // stopped by a fatal error; the count does not matter
-		}
-		// Count the rest so the user knows how much is left.
-		deadline := time.Now().Add(drainBudget)
-		for {
-			if time.Now().After(deadline) {
-				notCounted.Store(true)
-				return
-			}
-			doc, err := src.Next()
-			var re *dataset.RecordError
-			if errors.As(err, &re) {
-				continue
-			}
-			if err != nil {
-				notCounted.Store(!errors.Is(err, io.EOF))
-				return
-			}
-			if !isDone(doc) {
-				notStarted.Add(1)
-			}
-		}
-	}()
+	}
 
-	// deliver writes one record and decides whether the run goes on.
-	deliver := func(rec *results.Record, f *httpretry.Failure) {
-		mu.Lock()
-		defer mu.Unlock()
-		if sinkErr != nil || fatal != nil {
-			notStarted.Add(1) // computed after the run was stopped
-			return
+	work := func(wctx context.Context, doc dataset.Document) (genOut, error) {
+		// No attempt or backoff starts once ctx or wctx is done; a
+		// request in flight is cut when wctx or the grace period ends.
+		stop, endStop := context.WithCancel(wctx)
+		defer endStop()
+		defer context.AfterFunc(ctx, endStop)()
+		abort, endAbort := context.WithCancel(wctx)
+		defer endAbort()
+		defer context.AfterFunc(graceCtx, endAbort)()
+		rec, f, err := g.summarize(stop, abort, doc)
+		if err != nil {
+			return genOut{}, err
 		}
+		if g.cfg.Annotate != nil {
+			g.cfg.Annotate(doc, rec)
+		}
+		return genOut{rec: rec, fatal: g.fatalCause(f)}, nil
+	}
+
+	deliver := func(r pool.Result[dataset.Document, genOut]) error {
+		out := r.Out
+		switch {
+		case errors.Is(r.Err, pool.ErrNotStarted) || errors.Is(r.Err, errInterrupted):
+			st.NotStarted++
+			return nil
+		case r.Err != nil: // a panic, in Annotate say: that document fails
+			out.rec = g.newRecord(r.In)
+			out.rec.Error = &results.Error{Class: results.ErrClassOther, Message: firstLine(r.Err.Error())}
+		}
+		rec := out.rec
 		if err := sink(rec); err != nil {
 			sinkErr = err
-			stopRun(err)
-			abort()
-			return
-		}
-		switch {
-		case rec.Error == nil:
-			done++
-			fatalRun = 0
-			if rec.OutputTruncated {
-				outTrunc++
-			}
-			if rec.InputTruncated {
-				inTrunc++
-			}
-		default:
-			failed++
-			lastFail = rec.Error
-			if cause := g.fatalCause(f); cause != "" {
-				fatalRun++
-				if g.cfg.MaxFatal > 0 && fatalRun >= g.cfg.MaxFatal {
-					fatal = &FatalError{Cause: cause, Class: rec.Error.Class}
-					stopRun(fatal)
-					abort()
-				}
-			} else {
-				fatalRun = 0
-			}
+			return err
 		}
 		prog.record(rec.Error != nil)
+		if rec.Error == nil {
+			st.Done++
+			fatalRun = 0
+			if rec.OutputTruncated {
+				st.OutputTruncated++
+			}
+			if rec.InputTruncated {
+				st.InputTruncated++
+			}
+			return nil
+		}
+		st.Failed++
+		lastFail = rec.Error
+		if out.fatal == "" {
+			fatalRun = 0
+			return nil
+		}
+		if fatalRun++; g.cfg.MaxFatal > 0 && fatalRun >= g.cfg.MaxFatal {
+			fatal = &FatalError{Cause: out.fatal, Class: rec.Error.Class}
+			return fatal // stops the pool: nothing more starts, requests are cut
+		}
+		return nil
 	}
 
-	var wg sync.WaitGroup
-	for range g.cfg.Concurrency {
-		wg.Go(func() {
-			for doc := range jobs {
-				if stop.Err() != nil {
-					notStarted.Add(1)
-					continue
-				}
-				rec, f, err := g.summarize(stop, abortCtx, doc)
-				if err != nil { // interrupted
-					notStarted.Add(1)
-					continue
-				}
-				if g.cfg.Annotate != nil {
-					g.cfg.Annotate(doc, rec)
-				}
-				deliver(rec, f)
-			}
-		})
+	err := pool.Run(ctx, pool.Config{Workers: g.cfg.Concurrency}, next, work, deliver)
+	interrupted := ctx.Err() != nil && sinkErr == nil && fatal == nil
+	if interrupted {
+		st.NotStarted += g.drain(ctx, read, isDone, &st.NotStartedAtLeast)
 	}
-	wg.Wait()
-	<-feederDone
 	prog.finish()
 
-	st := GenerateStats{
-		Done:              done,
-		Failed:            failed,
-		Skipped:           int(skipped.Load()),
-		Rejected:          rejected,
-		NotStarted:        int(notStarted.Load()),
-		NotStartedAtLeast: notCounted.Load(),
-		OutputTruncated:   outTrunc,
-		InputTruncated:    inTrunc,
-	}
 	switch {
 	case sinkErr != nil:
 		return st, fmt.Errorf("generate: %w (%s)", sinkErr, st)
 	case fatal != nil:
 		fatal.Stats = st
 		return st, fatal
-	case srcErr != nil:
-		return st, fmt.Errorf("generate: reading dataset: %w (%s)", srcErr, st)
-	case ctx.Err() != nil:
+	case err != nil && !errors.Is(err, ctx.Err()):
+		return st, fmt.Errorf("generate: reading dataset: %w (%s)", err, st)
+	case interrupted:
 		return st, &InterruptedError{Stage: "generate", Stats: st}
-	case done == 0 && failed > 0:
+	case st.Done == 0 && st.Failed > 0:
 		return st, &FatalError{
-			Cause:         fmt.Sprintf("no document succeeded: %d failed, the last with %s: %s", failed, lastFail.Class, oneLine(lastFail.Message)),
+			Cause:         fmt.Sprintf("no document succeeded: %d failed, the last with %s: %s", st.Failed, lastFail.Class, oneLine(lastFail.Message)),
 			Class:         lastFail.Class,
 			Stats:         st,
 			NoneSucceeded: true,
 		}
 	}
 	return st, nil
+}
+
+// drain counts the documents an interrupted run left, reading on for at
+// most drainBudget; atLeast is set when it could not finish.
+func (g *Generator) drain(ctx context.Context, read func(context.Context) (dataset.Document, error), isDone func(dataset.Document) bool, atLeast *bool) int {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainBudget)
+	defer cancel()
+	n := 0
+	for {
+		doc, err := read(dctx)
+		var re *dataset.RecordError
+		switch {
+		case errors.As(err, &re):
+		case err != nil:
+			*atLeast = !errors.Is(err, io.EOF)
+			return n
+		case !isDone(doc):
+			n++
+		}
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }
 
 // fatalCause names, in one line, why f means no document can succeed on
@@ -586,12 +553,7 @@ func (g *Generator) Summarize(ctx context.Context, doc dataset.Document) (*resul
 // request in flight only when abort is done. It returns the last failure
 // with the record that describes it.
 func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document) (*results.Record, *httpretry.Failure, error) {
-	rec := g.Template()
-	rec.DocID = doc.ID
-	rec.Dataset = doc.Dataset
-	rec.Source = doc.Text
-	rec.DocHash = results.TextHash(doc.Text)
-	rec.GenKey = results.GenerationKey(rec)
+	rec := g.newRecord(doc)
 	rec.StartedAt = time.Now().UTC()
 	req := g.request(doc.Text)
 	rec.PromptTokensEst = EstimateTokens(req.Messages[0].Content)
@@ -618,6 +580,17 @@ func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document)
 	}
 	rec.EndedAt = time.Now().UTC()
 	return rec, f, nil
+}
+
+// newRecord is doc's record before any request: its keys set.
+func (g *Generator) newRecord(doc dataset.Document) *results.Record {
+	rec := g.Template()
+	rec.DocID = doc.ID
+	rec.Dataset = doc.Dataset
+	rec.Source = doc.Text
+	rec.DocHash = results.TextHash(doc.Text)
+	rec.GenKey = results.GenerationKey(rec)
+	return rec
 }
 
 // EstimateTokens is a cheap local count of the tokens in a prompt: UTF-8
