@@ -358,27 +358,47 @@ var errEOF = func() error { _, err := bytes.NewReader(nil).Read(nil); return err
 // waits for them (up to 5 s for one that never carried a request, which a
 // transport dialling ahead for 8 workers and 4 documents leaves behind).
 func TestGenerateClosesItsConnections(t *testing.T) {
-	var open sync.WaitGroup
-	srv := newGenServer(t, nil)
+	var (
+		mu      sync.Mutex
+		open    int
+		changed = make(chan struct{}, 1)
+	)
+	srv := &genServer{perDoc: map[string]int{}}
+	srv.Server = httptest.NewUnstartedServer(http.HandlerFunc(srv.serve))
 	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch s {
 		case http.StateNew:
-			open.Add(1)
+			open++
 		case http.StateClosed, http.StateHijacked:
-			open.Done()
+			open--
+		}
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
 	}
+	srv.Start()
+	t.Cleanup(srv.Close)
 	cfg := genConfig(srv)
 	cfg.Concurrency = 8
 	_, st, err := genRun(t, context.Background(), cfg, &genSource{n: 4})
 	require.NoError(t, err)
 	require.Equal(t, 4, st.Done)
-	closed := make(chan struct{})
-	go func() { open.Wait(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(30 * time.Second): // a safety net: without Close they stay open for good
-		t.Fatal("connections left open after Generate returned")
+	safety := time.After(30 * time.Second) // without Close they stay open for good
+	for {
+		mu.Lock()
+		n := open
+		mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-safety:
+			t.Fatalf("%d connections left open after Generate returned", n)
+		}
 	}
 }
 
