@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
@@ -415,4 +416,58 @@ func TestGeneratorCloseReachesTheBaseTransport(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, g.Close())
 	assert.Equal(t, 1, base.closed)
+}
+
+func TestPanicInAnnotateFailsItsDocumentOnly(t *testing.T) {
+	srv := newGenServer(t, nil)
+	cfg := genConfig(srv)
+	cfg.Annotate = func(doc dataset.Document, rec *results.Record) {
+		if doc.ID == "doc-2" {
+			panic("annotator bug")
+		}
+	}
+	recs, st, err := genRun(t, context.Background(), cfg, &genSource{n: 5})
+	require.NoError(t, err)
+	assert.Equal(t, GenerateStats{Done: 4, Failed: 1}, st)
+	rec := genByDoc(t, recs)["doc-2"]
+	require.NotNil(t, rec.Error)
+	assert.Equal(t, "panic: annotator bug", rec.Error.Message)
+	assert.NotEmpty(t, rec.GenKey)
+}
+
+// blockingSource yields n documents, then blocks like a quiet pipe until
+// release is closed.
+type blockingSource struct {
+	genSource
+	release chan struct{}
+}
+
+func (s *blockingSource) Next() (dataset.Document, error) {
+	if s.i >= s.n {
+		<-s.release
+		return dataset.Document{}, errEOF
+	}
+	return s.genSource.Next()
+}
+
+func TestInterruptWhileTheDatasetBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemGenServer(nil)
+		cfg := genConfig(srv)
+		src := &blockingSource{genSource: genSource{n: 3}, release: make(chan struct{})}
+		defer close(src.release)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Minute) // long after the three documents are done
+			cancel()
+		}()
+		start := time.Now()
+		recs, st, err := genRun(t, ctx, cfg, src)
+		var ie *InterruptedError
+		require.ErrorAs(t, err, &ie)
+		assert.Equal(t, "generate", ie.Stage)
+		assert.Len(t, recs, 3)
+		assert.Equal(t, GenerateStats{Done: 3, NotStartedAtLeast: true}, st)
+		assert.Equal(t, time.Minute+drainBudget, time.Since(start), "Ctrl-C waits only for the count's budget")
+	})
 }
