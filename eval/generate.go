@@ -158,7 +158,7 @@ var ErrNoneSucceeded = errors.New("no document succeeded")
 
 // FatalError stops a run whose endpoint cannot serve any document: MaxFatal
 // documents in a row failed with HTTP 401/403/404 or a refused connection,
-// or the run ended without one success. Its message is one line naming the
+// or the run ended without one success (and none done earlier: Skipped). Its message is one line naming the
 // cause and what to check.
 type FatalError struct {
 	Cause string // e.g. "HTTP 401 from http://127.0.0.1:8080/v1: check OPENAI_API_KEY"
@@ -483,7 +483,9 @@ func (g *Generator) Run(ctx context.Context, src dataset.Source, sink func(*resu
 		return st, fmt.Errorf("generate: reading dataset: %w (%s)", err, st)
 	case interrupted:
 		return st, &InterruptedError{Stage: "generate", Stats: st}
-	case st.Done == 0 && st.Failed > 0:
+	case st.Done == 0 && st.Skipped == 0 && st.Failed > 0:
+		// With documents done by an earlier run the output holds
+		// summaries; a few that fail every time must not fail each rerun.
 		return st, &FatalError{
 			Cause:         fmt.Sprintf("no document succeeded: %d failed, the last with %s: %s", st.Failed, lastFail.Class, oneLine(lastFail.Message)),
 			Class:         lastFail.Class,
@@ -527,6 +529,8 @@ func (g *Generator) fatalCause(f *httpretry.Failure) string {
 	}
 	var dns *net.DNSError
 	switch {
+	case (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden) && g.cfg.APIKey == "":
+		return fmt.Sprintf("HTTP %d from %s: no API key was sent; set %s", f.Status, g.endpoint, cmp.Or(g.cfg.APIKeyEnv, "one"))
 	case f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden:
 		return fmt.Sprintf("HTTP %d from %s: check %s", f.Status, g.endpoint, cmp.Or(g.cfg.APIKeyEnv, "the API key"))
 	case f.Status == http.StatusNotFound:

@@ -226,6 +226,7 @@ func TestFatalFailuresStopTheRun(t *testing.T) {
 				cfg.Endpoint = refusedURL(t)
 			}
 			cfg.APIKeyEnv = "HALLU_TEST_KEY"
+			cfg.APIKey = "sk-test"
 			cfg.Concurrency = 2
 			cfg.MaxRetries = 5
 			const n = 100
@@ -272,11 +273,26 @@ func TestFatalStopNeedsConsecutiveFailures(t *testing.T) {
 	assert.Equal(t, GenerateStats{Done: 5, Failed: 5}, st)
 
 	cfg.MaxFatal = -1 // never stop: every document is tried
+	cfg.APIKeyEnv = "HALLU_TEST_KEY"
 	srv2 := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) { genError(w, 401, "no") })
 	cfg.Endpoint = srv2.base()
 	_, st, err = genRun(t, context.Background(), cfg, &genSource{n: 10})
 	assert.ErrorIs(t, err, ErrNoneSucceeded)
 	assert.Equal(t, GenerateStats{Failed: 10}, st)
+
+	// Without MaxFatal's stop, the message of a keyless 401 still helps.
+	cfg.MaxFatal = 0
+	_, _, err = genRun(t, context.Background(), cfg, &genSource{n: 10})
+	assert.EqualError(t, err, "HTTP 401 from "+srv2.base()+": no API key was sent; set HALLU_TEST_KEY")
+
+	// Failures only, but documents done by an earlier run: not an error.
+	g, err := NewGenerator(cfg)
+	require.NoError(t, err)
+	cfg.MaxFatal = -1
+	cfg.Done = map[string]string{results.Key("test-model", "doc-0"): g.Key(genDoc(0))}
+	_, st, err = genRun(t, context.Background(), cfg, &genSource{n: 3})
+	require.NoError(t, err)
+	assert.Equal(t, GenerateStats{Failed: 2, Skipped: 1}, st)
 }
 
 func TestRecordKeysAndExtraBody(t *testing.T) {
