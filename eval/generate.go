@@ -3,21 +3,24 @@
 package eval
 
 import (
+	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/internal/httpretry"
+	"github.com/hallu-eval/hallu/internal/pool"
 	"github.com/hallu-eval/hallu/results"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -43,27 +46,40 @@ Here is the passage:
 // ArticlePlaceholder is replaced by the document text in a prompt template.
 const ArticlePlaceholder = "{article}"
 
-// Defaults for zero Config fields.
+// Defaults for zero GenerateConfig fields.
 const (
 	DefaultTimeout     = 2 * time.Minute
 	DefaultConcurrency = 4
 	DefaultRetries     = 5
 	DefaultBackoffBase = time.Second
 	DefaultBackoffMax  = time.Minute
+	DefaultMaxFatal    = 3
 )
 
-// Config describes one generation run. Zero values mean the documented
-// defaults; Temperature's zero is a real temperature and is sent as 0.
-type Config struct {
+// GenerateConfig describes one generation run. Zero values mean the
+// documented defaults; Temperature's zero is a real temperature and is sent
+// as 0.
+type GenerateConfig struct {
 	Endpoint string // base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1
 	Model    string
 	APIKey   string // sent as a bearer token; never recorded
+	// APIKeyEnv names where the key came from, for the message that stops
+	// a run on HTTP 401/403 ("" = "the API key").
+	APIKeyEnv string
+	// RecordEndpoint is the endpoint written into records and keys; "" =
+	// Endpoint without credentials or query. The builtin models set
+	// "builtin", so that their random loopback port does not change keys.
+	RecordEndpoint string
 
 	Prompt      string // template containing ArticlePlaceholder; "" = DefaultPrompt
 	Temperature float32
 	MaxTokens   int  // 0 = no limit sent
 	Seed        *int // nil = no seed sent
 	Stream      bool // stream the reply; records time to first token
+	// ExtraBody holds further request fields (e.g. "top_p", "num_ctx"),
+	// merged into every request's JSON and recorded in Params.Extra. Fields
+	// hallu sets itself (model, messages, temperature, ...) are refused.
+	ExtraBody map[string]any
 
 	Timeout     time.Duration // per attempt; 0 = DefaultTimeout
 	MaxRetries  int           // retries after the first attempt; 0 = DefaultRetries, <0 = none
@@ -77,10 +93,17 @@ type Config struct {
 	// Grace is how long in-flight requests may still finish after the run's
 	// context is cancelled; 0 = Timeout.
 	Grace time.Duration
+	// MaxFatal stops the run with a *FatalError after this many documents
+	// in a row failed in a way no other document can escape: HTTP 401, 403
+	// or 404, a refused connection, an unknown host. 0 = DefaultMaxFatal,
+	// <0 = never stop.
+	MaxFatal int
 
-	// Done holds results.Key(model, doc id) of documents already finished
-	// (from results.Resume); they are skipped.
-	Done map[string]bool
+	// Done maps results.Key(model, doc id) to the GenKey of that
+	// document's finished record (from the output being resumed). A
+	// document is skipped only when its GenKey now is the same: a record
+	// made from another text or with other settings is redone.
+	Done map[string]string
 	// Total is the expected number of documents (0 = unknown), only used to
 	// show progress.
 	Total int
@@ -102,21 +125,26 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Stats counts what a run did with the documents it saw.
-type Stats struct {
+// GenerateStats counts what a run did with the documents it saw.
+type GenerateStats struct {
 	Done     int // written with a summary
 	Failed   int // written with an error
-	Skipped  int // already done in the output (Config.Done)
-	Rejected int // bad records skipped by Config.OnBadRecord
+	Skipped  int // already done in the output (GenerateConfig.Done)
+	Rejected int // bad records skipped by GenerateConfig.OnBadRecord
 	// NotStarted counts documents not written by this run because it was
 	// interrupted, including those whose request was cut short; they are
 	// redone on resume. NotStartedAtLeast is set when the rest of the
 	// dataset could not be counted in time.
 	NotStarted        int
 	NotStartedAtLeast bool
+	// OutputTruncated counts summaries cut at the token limit;
+	// InputTruncated those of a document the server cut to its context
+	// (see results.Record). Both are among Done.
+	OutputTruncated int
+	InputTruncated  int
 }
 
-func (s Stats) String() string {
+func (s GenerateStats) String() string {
 	more := ""
 	if s.NotStartedAtLeast {
 		more = "+"
@@ -124,17 +152,49 @@ func (s Stats) String() string {
 	return fmt.Sprintf("%d done, %d failed, %d%s not started", s.Done, s.Failed, s.NotStarted, more)
 }
 
+// ErrNoneSucceeded is wrapped by the *FatalError of a run in which every
+// document it tried failed.
+var ErrNoneSucceeded = errors.New("no document succeeded")
+
+// FatalError stops a run whose endpoint cannot serve any document: MaxFatal
+// documents in a row failed with HTTP 401/403/404 or a refused connection,
+// or the run ended without one success (and none done earlier: Skipped). Its message is one line naming the
+// cause and what to check.
+type FatalError struct {
+	Cause string // e.g. "HTTP 401 from http://127.0.0.1:8080/v1: check OPENAI_API_KEY"
+	Class string // results.ErrClass* of the last failure
+	Stats GenerateStats
+	// NoneSucceeded: the run ended (not stopped early) with failures only.
+	NoneSucceeded bool
+}
+
+func (e *FatalError) Error() string { return e.Cause }
+
+func (e *FatalError) Unwrap() error {
+	if e.NoneSucceeded {
+		return ErrNoneSucceeded
+	}
+	return nil
+}
+
 // Generator asks one model for summaries.
 type Generator struct {
-	cfg        Config
+	cfg        GenerateConfig
 	client     *openai.Client
-	endpoint   string // for records: no credentials, no query
+	hc         *http.Client
+	endpoint   string // the endpoint in messages: no credentials, no query
+	recordEP   string // the endpoint in records and keys
 	promptHash string
+	params     results.Params
 	policy     httpretry.Policy
 }
 
+// reservedBody are the request fields hallu sets itself; ExtraBody may not
+// override them, or Params would not say what was sent.
+var reservedBody = []string{"model", "messages", "stream", "stream_options", "temperature", "seed", "max_tokens", "max_completion_tokens"}
+
 // NewGenerator checks cfg and prepares a client.
-func NewGenerator(cfg Config) (*Generator, error) {
+func NewGenerator(cfg GenerateConfig) (*Generator, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("generate: no model given")
 	}
@@ -157,6 +217,23 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	if cfg.MaxTokens < 0 || cfg.Concurrency < 0 || cfg.RequestsPerMinute < 0 || cfg.Timeout < 0 {
 		return nil, errors.New("generate: max tokens, concurrency, requests per minute and timeout must not be negative")
 	}
+	forced := map[string]json.RawMessage{
+		// go-openai omits a zero temperature, the leaderboard's setting.
+		"temperature": json.RawMessage(strconv.FormatFloat(float64(cfg.Temperature), 'g', -1, 32)),
+	}
+	if cfg.Seed != nil {
+		forced["seed"] = json.RawMessage(strconv.Itoa(*cfg.Seed))
+	}
+	for k, v := range cfg.ExtraBody {
+		if slices.Contains(reservedBody, k) {
+			return nil, fmt.Errorf("generate: extra body field %q is set by hallu; use its own option", k)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("generate: extra body field %q: %w", k, err)
+		}
+		forced[k] = b
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -178,19 +255,17 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = cfg.Timeout
 	}
+	if cfg.MaxFatal == 0 {
+		cfg.MaxFatal = DefaultMaxFatal
+	}
 
 	var base http.RoundTripper
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		base = cfg.HTTPClient.Transport
 	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		// Without this, all but two of the workers' connections are closed
-		// after each request and re-dialled for the next.
-		t.MaxIdleConnsPerHost = cfg.Concurrency + 4
-		t.MaxIdleConns = cfg.Concurrency + 4
-		base = t
+		base = httpretry.PooledTransport(cfg.Concurrency)
 	}
-	hc := &http.Client{Transport: newTransport(base, cfg.Temperature, cfg.Seed)}
+	hc := &http.Client{Transport: &httpretry.ChatTransport{Base: base, Forced: forced}}
 	if cfg.HTTPClient != nil {
 		hc.CheckRedirect = cfg.HTTPClient.CheckRedirect
 		hc.Jar = cfg.HTTPClient.Jar
@@ -199,28 +274,64 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	oc.BaseURL = cfg.Endpoint
 	oc.HTTPClient = hc
 
-	sum := sha256.Sum256([]byte(cfg.Prompt))
-	return &Generator{
+	g := &Generator{
 		cfg:        cfg,
 		client:     openai.NewClientWithConfig(oc),
+		hc:         hc,
 		endpoint:   httpretry.RedactURL(cfg.Endpoint),
-		promptHash: hex.EncodeToString(sum[:])[:16],
-		policy:     httpretry.Policy{MaxRetries: cfg.MaxRetries, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax, Gate: httpretry.NewGate(cfg.RequestsPerMinute)},
-	}, nil
+		recordEP:   cmp.Or(cfg.RecordEndpoint, httpretry.RedactURL(cfg.Endpoint)),
+		promptHash: results.TextHash(cfg.Prompt),
+		params: results.Params{
+			Temperature: cfg.Temperature,
+			Seed:        cfg.Seed,
+			MaxTokens:   cfg.MaxTokens,
+			Stream:      cfg.Stream,
+			Extra:       maps.Clone(cfg.ExtraBody),
+		},
+		policy: httpretry.Policy{MaxRetries: cfg.MaxRetries, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax, Gate: httpretry.NewGate(cfg.RequestsPerMinute)},
+	}
+	if cfg.Seed != nil {
+		seed := *cfg.Seed
+		g.params.Seed = &seed
+	}
+	return g, nil
 }
 
-// PromptHash identifies the prompt template in records: the first 16 hex
-// digits of its SHA-256.
+// PromptHash identifies the prompt template in records:
+// results.TextHash of it.
 func (g *Generator) PromptHash() string { return g.promptHash }
 
-// Generate summarizes every document of src with the model in cfg and writes
-// one record per document to w. See Generator.Run.
-func Generate(ctx context.Context, src dataset.Source, cfg Config, w *results.Writer) (Stats, error) {
+// Template is a record carrying the run-wide settings every record of this
+// generator will have (Model, Endpoint, PromptHash, Params), for comparing
+// with an existing file's records (results.SettingsDiff).
+func (g *Generator) Template() *results.Record {
+	p := g.params
+	return &results.Record{Model: g.cfg.Model, Endpoint: g.recordEP, PromptHash: g.promptHash, Params: &p}
+}
+
+// Key is the GenKey that doc's record from this generator will have.
+func (g *Generator) Key(doc dataset.Document) string {
+	rec := g.Template()
+	rec.DocID, rec.DocHash = doc.ID, results.TextHash(doc.Text)
+	return results.GenerationKey(rec)
+}
+
+// Close releases the generator's idle connections, so that a server being
+// shut down (the builtin models' one) does not wait for them.
+func (g *Generator) Close() error {
+	g.hc.CloseIdleConnections()
+	return nil
+}
+
+// Generate summarizes every document of src with the model in cfg and hands
+// one record per document to sink. See Generator.Run.
+func Generate(ctx context.Context, src dataset.Source, sink func(*results.Record) error, cfg GenerateConfig) (GenerateStats, error) {
 	g, err := NewGenerator(cfg)
 	if err != nil {
-		return Stats{}, err
+		return GenerateStats{}, err
 	}
-	return g.Run(ctx, src, w)
+	defer g.Close()
+	return g.Run(ctx, src, sink)
 }
 
 // errInterrupted marks a document whose processing was cut short by
@@ -231,196 +342,275 @@ var errInterrupted = errors.New("interrupted")
 // just to count what was not started.
 const drainBudget = 2 * time.Second
 
-// Run feeds src to Concurrency workers and writes each finished record to w.
-// A document's failure is recorded and the run goes on. When ctx is
-// cancelled no new document or retry starts, requests in flight get
-// Config.Grace to finish, and Run returns an *InterruptedError. A write
-// failure or a dataset read error stops the run and is returned. src is not
-// closed.
-func (g *Generator) Run(ctx context.Context, src dataset.Source, w *results.Writer) (Stats, error) {
-	// stop ends feeding and retrying; abort, Grace later, ends requests in
-	// flight. Separating them lets finished work be kept on Ctrl-C.
-	stop, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	abortCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	go func() {
-		select {
-		case <-stop.Done():
-		case <-abortCtx.Done():
-			return
-		}
-		if ctx.Err() == nil { // a fatal error, not an interruption: no grace
-			abort()
-			return
-		}
-		t := time.NewTimer(g.cfg.Grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			abort()
-		case <-abortCtx.Done():
-		}
-	}()
+// genOut is one document's outcome as the pool carries it to the sink.
+type genOut struct {
+	rec   *results.Record
+	fatal string // fatalCause of its failure
+}
+
+// Run feeds src to Concurrency workers (an internal/pool run) and hands
+// each finished record to sink, one call at a time (sink need not be safe
+// for concurrent use), in completion order. A document's failure is
+// recorded and the run goes on, unless MaxFatal documents in a row fail
+// fatally (*FatalError). When ctx is cancelled no new document or retry
+// starts, requests in flight get GenerateConfig.Grace to finish, and Run
+// returns an *InterruptedError. A sink error or a dataset read error stops
+// the run and is returned; so does a run in which no document succeeded
+// (*FatalError wrapping ErrNoneSucceeded). src is not closed.
+func (g *Generator) Run(ctx context.Context, src dataset.Source, sink func(*results.Record) error) (GenerateStats, error) {
+	// Requests in flight outlive ctx by Grace, so that finished work is
+	// kept on Ctrl-C; graceCtx ends them. A sink error or a fatal stop
+	// ends them at once, through the pool's work context.
+	graceCtx, endGrace := context.WithCancel(context.WithoutCancel(ctx))
+	defer endGrace()
+	defer context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(g.cfg.Grace, endGrace)
+		context.AfterFunc(graceCtx, func() { t.Stop() })
+	})()
 
 	prog := newProgress(g.cfg.Progress, "generate", g.cfg.Total, g.cfg.ProgressInterval)
 	var (
-		done, failed, skipped, notStarted atomic.Int64
-		rejected                          int // feeder only
-		notCounted                        atomic.Bool
-		srcErr                            error
-		writeErr                          error
-		writeOnce                         sync.Once
+		st       GenerateStats
+		fatalRun int // consecutive fatal failures
+		fatal    *FatalError
+		sinkErr  error
+		lastFail *results.Error
 	)
+	isDone := func(doc dataset.Document) bool {
+		want, ok := g.cfg.Done[results.Key(g.cfg.Model, doc.ID)]
+		return ok && want == g.Key(doc)
+	}
 
-	jobs := make(chan dataset.Document)
-	feederDone := make(chan struct{})
-	go func() {
-		defer close(feederDone)
-		defer close(jobs)
-		for stop.Err() == nil {
-			doc, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				return
-			}
+	// A dataset on a pipe may block; the pool must be able to stop
+	// waiting for it on Ctrl-C.
+	read, stopRead := pool.Interruptible(src.Next)
+	defer stopRead()
+	next := func(pctx context.Context) (dataset.Document, error) {
+		for {
+			doc, err := read(pctx)
 			var re *dataset.RecordError
 			if errors.As(err, &re) && g.cfg.OnBadRecord != nil {
 				if err = g.cfg.OnBadRecord(re); err == nil {
-					rejected++
+					st.Rejected++
 					continue
 				}
 			}
 			if err != nil {
-				srcErr = err // documents already handed out still finish
-				return
+				return doc, err
 			}
-			if g.cfg.Done[results.Key(g.cfg.Model, doc.ID)] {
-				skipped.Add(1)
+			if isDone(doc) {
+				st.Skipped++
 				prog.skip()
 				continue
 			}
-			select {
-			case jobs <- doc:
-			case <-stop.Done():
-				notStarted.Add(1)
-			}
+			return doc, nil
 		}
-		if ctx.Err() == nil {
-			return // stopped by a fatal error; the count does not matter
-		}
-		// Count the rest so the user knows how much is left.
-		deadline := time.Now().Add(drainBudget)
-		for {
-			if time.Now().After(deadline) {
-				notCounted.Store(true)
-				return
-			}
-			doc, err := src.Next()
-			var re *dataset.RecordError
-			if errors.As(err, &re) {
-				continue
-			}
-			if err != nil {
-				notCounted.Store(!errors.Is(err, io.EOF))
-				return
-			}
-			if !g.cfg.Done[results.Key(g.cfg.Model, doc.ID)] {
-				notStarted.Add(1)
-			}
-		}
-	}()
-
-	var wg sync.WaitGroup
-	for range g.cfg.Concurrency {
-		wg.Go(func() {
-			for doc := range jobs {
-				if stop.Err() != nil {
-					notStarted.Add(1)
-					continue
-				}
-				rec, err := g.summarize(stop, abortCtx, doc)
-				if err != nil { // interrupted
-					notStarted.Add(1)
-					continue
-				}
-				if g.cfg.Annotate != nil {
-					g.cfg.Annotate(doc, rec)
-				}
-				if err := w.Write(rec); err != nil {
-					writeOnce.Do(func() { writeErr = err })
-					stopRun(err)
-					abort()
-					continue
-				}
-				if rec.Error != nil {
-					failed.Add(1)
-				} else {
-					done.Add(1)
-				}
-				prog.record(rec.Error != nil)
-			}
-		})
 	}
-	wg.Wait()
-	<-feederDone
+
+	work := func(wctx context.Context, doc dataset.Document) (genOut, error) {
+		// No attempt or backoff starts once ctx or wctx is done; a
+		// request in flight is cut when wctx or the grace period ends.
+		stop, endStop := context.WithCancel(wctx)
+		defer endStop()
+		defer context.AfterFunc(ctx, endStop)()
+		abort, endAbort := context.WithCancel(wctx)
+		defer endAbort()
+		defer context.AfterFunc(graceCtx, endAbort)()
+		rec, f, err := g.summarize(stop, abort, doc)
+		if err != nil {
+			return genOut{}, err
+		}
+		if g.cfg.Annotate != nil {
+			g.cfg.Annotate(doc, rec)
+		}
+		return genOut{rec: rec, fatal: g.fatalCause(f)}, nil
+	}
+
+	deliver := func(r pool.Result[dataset.Document, genOut]) error {
+		out := r.Out
+		switch {
+		case errors.Is(r.Err, pool.ErrNotStarted) || errors.Is(r.Err, errInterrupted):
+			st.NotStarted++
+			return nil
+		case r.Err != nil: // a panic, in Annotate say: that document fails
+			out.rec = g.newRecord(r.In)
+			out.rec.Error = &results.Error{Class: results.ErrClassOther, Message: firstLine(r.Err.Error())}
+		}
+		rec := out.rec
+		if err := sink(rec); err != nil {
+			sinkErr = err
+			return err
+		}
+		prog.record(rec.Error != nil)
+		if rec.Error == nil {
+			st.Done++
+			fatalRun = 0
+			if rec.OutputTruncated {
+				st.OutputTruncated++
+			}
+			if rec.InputTruncated {
+				st.InputTruncated++
+			}
+			return nil
+		}
+		st.Failed++
+		lastFail = rec.Error
+		if out.fatal == "" {
+			fatalRun = 0
+			return nil
+		}
+		if fatalRun++; g.cfg.MaxFatal > 0 && fatalRun >= g.cfg.MaxFatal {
+			fatal = &FatalError{Cause: out.fatal, Class: rec.Error.Class}
+			return fatal // stops the pool: nothing more starts, requests are cut
+		}
+		return nil
+	}
+
+	err := pool.Run(ctx, pool.Config{Workers: g.cfg.Concurrency}, next, work, deliver)
+	interrupted := ctx.Err() != nil && sinkErr == nil && fatal == nil
+	if interrupted {
+		st.NotStarted += g.drain(ctx, read, isDone, &st.NotStartedAtLeast)
+	}
 	prog.finish()
 
-	st := Stats{
-		Done:              int(done.Load()),
-		Failed:            int(failed.Load()),
-		Skipped:           int(skipped.Load()),
-		Rejected:          rejected,
-		NotStarted:        int(notStarted.Load()),
-		NotStartedAtLeast: notCounted.Load(),
-	}
 	switch {
-	case writeErr != nil:
-		return st, fmt.Errorf("generate: %w (%s)", writeErr, st)
-	case srcErr != nil:
-		return st, fmt.Errorf("generate: reading dataset: %w (%s)", srcErr, st)
-	case ctx.Err() != nil:
+	case sinkErr != nil:
+		return st, fmt.Errorf("generate: %w (%s)", sinkErr, st)
+	case fatal != nil:
+		fatal.Stats = st
+		return st, fatal
+	case err != nil && !errors.Is(err, ctx.Err()):
+		return st, fmt.Errorf("generate: reading dataset: %w (%s)", err, st)
+	case interrupted:
 		return st, &InterruptedError{Stage: "generate", Stats: st}
+	case st.Done == 0 && st.Skipped == 0 && st.Failed > 0:
+		// With documents done by an earlier run the output holds
+		// summaries; a few that fail every time must not fail each rerun.
+		return st, &FatalError{
+			Cause:         fmt.Sprintf("no document succeeded: %d failed, the last with %s: %s", st.Failed, lastFail.Class, oneLine(lastFail.Message)),
+			Class:         lastFail.Class,
+			Stats:         st,
+			NoneSucceeded: true,
+		}
 	}
 	return st, nil
 }
+
+// drain counts the documents an interrupted run left, reading on for at
+// most drainBudget; atLeast is set when it could not finish.
+func (g *Generator) drain(ctx context.Context, read func(context.Context) (dataset.Document, error), isDone func(dataset.Document) bool, atLeast *bool) int {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainBudget)
+	defer cancel()
+	n := 0
+	for {
+		doc, err := read(dctx)
+		var re *dataset.RecordError
+		switch {
+		case errors.As(err, &re):
+		case err != nil:
+			*atLeast = !errors.Is(err, io.EOF)
+			return n
+		case !isDone(doc):
+			n++
+		}
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// fatalCause names, in one line, why f means no document can succeed on
+// this endpoint; "" when f (nil = success) is not such a failure.
+func (g *Generator) fatalCause(f *httpretry.Failure) string {
+	if f == nil {
+		return ""
+	}
+	var dns *net.DNSError
+	switch {
+	case (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden) && g.cfg.APIKey == "":
+		return fmt.Sprintf("HTTP %d from %s: no API key was sent; set %s", f.Status, g.endpoint, cmp.Or(g.cfg.APIKeyEnv, "one"))
+	case f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden:
+		return fmt.Sprintf("HTTP %d from %s: check %s", f.Status, g.endpoint, cmp.Or(g.cfg.APIKeyEnv, "the API key"))
+	case f.Status == http.StatusNotFound:
+		return fmt.Sprintf("HTTP 404 from %s: unknown model %q? (or a base URL without /v1)", g.endpoint, g.cfg.Model)
+	case f.Refused():
+		return fmt.Sprintf("connection refused by %s: is the server running?", g.endpoint)
+	case errors.As(f.Err, &dns) && dns.IsNotFound:
+		return fmt.Sprintf("unknown host %q in %s: check the endpoint", dns.Name, g.endpoint)
+	}
+	return ""
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Summarize asks the model for one document's summary, retrying transient
 // failures. The record carries either a summary or an error; the error
 // return is only for cancellation, in which case there is no record.
 func (g *Generator) Summarize(ctx context.Context, doc dataset.Document) (*results.Record, error) {
-	return g.summarize(ctx, ctx, doc)
+	rec, _, err := g.summarize(ctx, ctx, doc)
+	return rec, err
 }
 
 // summarize starts no attempt or backoff once stop is done, and cuts a
-// request in flight only when abort is done.
-func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document) (*results.Record, error) {
-	rec := &results.Record{
-		DocID:      doc.ID,
-		Dataset:    doc.Dataset,
-		Source:     doc.Text,
-		Model:      g.cfg.Model,
-		Endpoint:   g.endpoint,
-		PromptHash: g.promptHash,
-		StartedAt:  time.Now().UTC(),
-	}
+// request in flight only when abort is done. It returns the last failure
+// with the record that describes it.
+func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document) (*results.Record, *httpretry.Failure, error) {
+	rec := g.newRecord(doc)
+	rec.StartedAt = time.Now().UTC()
 	req := g.request(doc.Text)
+	rec.PromptTokensEst = EstimateTokens(req.Messages[0].Content)
 	var res *reply
-	attempts, f, err := g.policy.Do(stop, func(int) *httpretry.Failure {
+	attempts, f, err := g.policy.Do(stop, func(attempt int) *httpretry.Failure {
 		var f *httpretry.Failure
 		res, f = g.attempt(abort, req)
+		// Nothing listening: one quick retry covers a server restarting;
+		// more would only delay the stop for MaxFatal.
+		if f.Refused() && g.cfg.MaxFatal > 0 && attempt >= 2 {
+			f.Retry = false
+		}
 		return f
 	})
 	rec.Attempts = attempts
 	switch {
 	case err != nil:
-		return nil, errInterrupted
+		return nil, nil, errInterrupted
 	case f != nil:
 		rec.Error = &results.Error{Class: f.Class, Message: httpretry.Scrub(f.Msg, g.cfg.APIKey, g.cfg.Endpoint)}
 	default:
 		res.fill(rec)
+		rec.InputTruncated = inputTruncated(rec.Usage, rec.PromptTokensEst)
 	}
 	rec.EndedAt = time.Now().UTC()
-	return rec, nil
+	return rec, f, nil
+}
+
+// newRecord is doc's record before any request: its keys set.
+func (g *Generator) newRecord(doc dataset.Document) *results.Record {
+	rec := g.Template()
+	rec.DocID = doc.ID
+	rec.Dataset = doc.Dataset
+	rec.Source = doc.Text
+	rec.DocHash = results.TextHash(doc.Text)
+	rec.GenKey = results.GenerationKey(rec)
+	return rec
+}
+
+// EstimateTokens is a cheap local count of the tokens in a prompt: UTF-8
+// bytes / 4. BPE tokenizers average about 4 bytes per token on English
+// prose (3.5-5 across Llama, Qwen, Gemma and OpenAI vocabularies); text in
+// other scripts, digits and code take more tokens per byte, so the
+// estimate errs low there, which only makes truncation harder to claim.
+func EstimateTokens(s string) int { return (len(s) + 3) / 4 }
+
+// inputTruncated reports a server that counted far fewer prompt tokens
+// than the prompt holds: fewer than half the estimate. No tokenizer packs
+// prose into more than ~6 bytes a token (2/3 of the estimate), and the chat
+// template only adds tokens, so a count below half means the server
+// dropped part of the prompt (context shift, a small num_ctx).
+func inputTruncated(u *results.Usage, est int) bool {
+	return u != nil && u.PromptTokens > 0 && u.PromptTokens*2 < est
 }
 
 func (g *Generator) request(text string) openai.ChatCompletionRequest {

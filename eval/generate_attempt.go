@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ type reply struct {
 	latency time.Duration
 	ttft    time.Duration // streaming only
 	usage   *results.Usage
+	// model and fingerprint are what the server said answered.
+	model, fingerprint string
 }
 
 func (r *reply) fill(rec *results.Record) {
@@ -28,6 +31,9 @@ func (r *reply) fill(rec *results.Record) {
 		rec.Raw = r.text
 	}
 	rec.FinishReason = r.finish
+	rec.OutputTruncated = r.finish == string(openai.FinishReasonLength)
+	rec.ServedModel = r.model
+	rec.SystemFingerprint = r.fingerprint
 	rec.LatencyMS = ms(r.latency)
 	if r.ttft > 0 {
 		rec.TTFTMS = ms(r.ttft)
@@ -57,6 +63,11 @@ func (g *Generator) attempt(abort context.Context, req openai.ChatCompletionRequ
 	)
 	if req.Stream {
 		r, err = g.stream(ctx, req, start)
+		if se := info.StreamErr(); se != nil && err == nil {
+			// An error event in an otherwise complete stream still
+			// means the server failed the request.
+			r, err = nil, se
+		}
 	} else {
 		r, err = g.complete(ctx, req)
 	}
@@ -76,7 +87,8 @@ func (g *Generator) complete(ctx context.Context, req openai.ChatCompletionReque
 		return nil, &httpretry.ProtocolError{Msg: "reply has no choices"}
 	}
 	c := resp.Choices[0]
-	return &reply{text: c.Message.Content, finish: string(c.FinishReason), usage: usageOf(&resp.Usage)}, nil
+	return &reply{text: c.Message.Content, finish: string(c.FinishReason), usage: usageOf(&resp.Usage),
+		model: resp.Model, fingerprint: resp.SystemFingerprint}, nil
 }
 
 func (g *Generator) stream(ctx context.Context, req openai.ChatCompletionRequest, start time.Time) (*reply, error) {
@@ -102,6 +114,8 @@ func (g *Generator) stream(ctx context.Context, req openai.ChatCompletionRequest
 			return nil, err
 		}
 		chunks++
+		r.model = cmp.Or(r.model, chunk.Model)
+		r.fingerprint = cmp.Or(r.fingerprint, chunk.SystemFingerprint)
 		if u := usageOf(chunk.Usage); u != nil {
 			r.usage = u
 		}

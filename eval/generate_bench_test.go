@@ -65,12 +65,12 @@ func BenchmarkGenerate2000(b *testing.B) {
 	// sleep; the sum of measured latencies separates that from the runner's
 	// own overhead (scheduling, encoding, writing).
 	var latencyUS atomic.Int64
-	cfg := Config{Endpoint: benchServer(b, latency), Model: "bench", Concurrency: concurrency, MaxRetries: -1,
+	cfg := GenerateConfig{Endpoint: benchServer(b, latency), Model: "bench", Concurrency: concurrency, MaxRetries: -1,
 		Annotate: func(_ dataset.Document, rec *results.Record) { latencyUS.Add(int64(rec.LatencyMS * 1000)) }}
 	var total time.Duration
 	for b.Loop() {
 		start := time.Now()
-		st, err := Generate(context.Background(), &bigSource{n: n}, cfg, results.NewWriter(io.Discard))
+		st, err := Generate(context.Background(), &bigSource{n: n}, results.NewWriter(io.Discard).Write, cfg)
 		total += time.Since(start)
 		if err != nil || st.Done != n {
 			b.Fatalf("stats %+v, err %v", st, err)
@@ -89,7 +89,7 @@ func BenchmarkGenerate2000(b *testing.B) {
 func BenchmarkGenerateMemory(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprint("docs=", n), func(b *testing.B) {
-			cfg := Config{Endpoint: benchServer(b, 0), Model: "bench", Concurrency: 16, MaxRetries: -1}
+			cfg := GenerateConfig{Endpoint: benchServer(b, 0), Model: "bench", Concurrency: 16, MaxRetries: -1}
 			var peak uint64
 			for b.Loop() {
 				runtime.GC()
@@ -111,7 +111,7 @@ func BenchmarkGenerateMemory(b *testing.B) {
 						}
 					}
 				}()
-				st, err := Generate(context.Background(), &bigSource{n: n}, cfg, results.NewWriter(io.Discard))
+				st, err := Generate(context.Background(), &bigSource{n: n}, results.NewWriter(io.Discard).Write, cfg)
 				close(stop)
 				peak = maxU(peak, <-done)
 				if err != nil || st.Done != n {

@@ -65,13 +65,13 @@ type genReq struct {
 // genServer is a fake OpenAI-compatible endpoint. handle decides the reply;
 // nil means a normal one. It counts requests in flight.
 type genServer struct {
-	*httptest.Server
-	mu          sync.Mutex
-	reqs        []genReq
-	perDoc      map[string]int
-	inflight    atomic.Int64
-	maxInflight atomic.Int64
-	handle      func(w http.ResponseWriter, r *http.Request, q genReq)
+	*httptest.Server // nil for an in-memory server (newMemGenServer)
+	mu               sync.Mutex
+	reqs             []genReq
+	perDoc           map[string]int
+	inflight         atomic.Int64
+	maxInflight      atomic.Int64
+	handle           func(w http.ResponseWriter, r *http.Request, q genReq)
 }
 
 func newGenServer(t testing.TB, handle func(w http.ResponseWriter, r *http.Request, q genReq)) *genServer {
@@ -81,8 +81,36 @@ func newGenServer(t testing.TB, handle func(w http.ResponseWriter, r *http.Reque
 	return s
 }
 
-// URL is the base URL a client is given.
-func (s *genServer) base() string { return s.Server.URL + "/v1" }
+// newMemGenServer is a genServer without sockets, for tests in a synctest
+// bubble: a connection's reader goroutine is never durably blocked, so
+// fake time would not advance. genConfig wires its transport.
+func newMemGenServer(handle func(w http.ResponseWriter, r *http.Request, q genReq)) *genServer {
+	return &genServer{perDoc: map[string]int{}, handle: handle}
+}
+
+// memTransport runs a handler in the caller's goroutine.
+type memTransport struct{ h http.Handler }
+
+func (m memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	r := req.Clone(req.Context())
+	r.RequestURI = req.URL.RequestURI()
+	m.h.ServeHTTP(rec, r)
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// base is the base URL a client is given.
+func (s *genServer) base() string {
+	if s.Server == nil {
+		return "http://mem.test/v1"
+	}
+	return s.Server.URL + "/v1"
+}
 
 func (s *genServer) serve(w http.ResponseWriter, r *http.Request) {
 	n := s.inflight.Add(1)
@@ -182,8 +210,8 @@ func genStream(w http.ResponseWriter, parts []string, finish, done bool) {
 }
 
 // genConfig is a config for the fake server with test-sized backoffs.
-func genConfig(s *genServer) Config {
-	return Config{
+func genConfig(s *genServer) GenerateConfig {
+	cfg := GenerateConfig{
 		Endpoint:    s.base(),
 		Model:       "test-model",
 		Concurrency: 4,
@@ -193,13 +221,17 @@ func genConfig(s *genServer) Config {
 		BackoffMax:  5 * time.Millisecond,
 		Progress:    io.Discard,
 	}
+	if s.Server == nil {
+		cfg.HTTPClient = &http.Client{Transport: memTransport{http.HandlerFunc(s.serve)}}
+	}
+	return cfg
 }
 
 // genRun runs Generate over src and returns the records written.
-func genRun(t testing.TB, ctx context.Context, cfg Config, src dataset.Source) ([]*results.Record, Stats, error) {
+func genRun(t testing.TB, ctx context.Context, cfg GenerateConfig, src dataset.Source) ([]*results.Record, GenerateStats, error) {
 	t.Helper()
 	var buf bytes.Buffer
-	st, err := Generate(ctx, src, cfg, results.NewWriter(&buf))
+	st, err := Generate(ctx, src, results.NewWriter(&buf).Write, cfg)
 	return genParse(t, buf.Bytes()), st, err
 }
 
@@ -226,4 +258,20 @@ func genByDoc(t testing.TB, recs []*results.Record) map[string]*results.Record {
 		m[r.DocID] = r
 	}
 	return m
+}
+
+// genResume opens path for appending, as the CLI does, and returns the
+// GenKey of every successful record by results.Key.
+func genResume(t testing.TB, path string) (map[string]string, *results.Writer) {
+	t.Helper()
+	done := map[string]string{}
+	_, w, err := results.Resume(path, func(r *results.Record) bool {
+		if r.Error != nil {
+			return false
+		}
+		done[results.Key(r.Model, r.DocID)] = r.GenKey
+		return true
+	})
+	require.NoError(t, err)
+	return done, w
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -32,39 +33,57 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestProgressLogLines(t *testing.T) {
-	var buf lockedBuffer
-	assert.False(t, IsTerminal(&buf))
-	p := newProgress(&buf, "generate", 10, 10*time.Millisecond)
-	_, isLog := p.(*logProgress)
-	require.True(t, isLog, "a non-terminal writer gets log lines, not a bar")
-	p.skip()
-	p.record(false)
-	p.record(true)
-	time.Sleep(30 * time.Millisecond)
-	p.finish()
-	p.finish() // idempotent
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	require.GreaterOrEqual(t, len(lines), 2, "periodic lines plus a final one")
-	last := lines[len(lines)-1]
-	assert.Contains(t, last, "1 done, 1 failed, 1 already done of 10")
-	assert.Contains(t, last, "records/s")
-	assert.Contains(t, last, "ETA")
+	synctest.Test(t, func(t *testing.T) {
+		var buf lockedBuffer
+		assert.False(t, IsTerminal(&buf))
+		p := newProgress(&buf, "generate", 10, 10*time.Second)
+		_, isLog := p.(*logProgress)
+		require.True(t, isLog, "a non-terminal writer gets log lines, not a bar")
+		p.skip()
+		p.record(false)
+		time.Sleep(15 * time.Second)
+		p.record(true)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		p.finish()
+		p.finish() // idempotent
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		require.Equal(t, []string{
+			"generate: 1 done, 0 failed, 1 already done of 10, 0.10 records/s, ETA 1m20s",
+			"generate: 1 done, 1 failed, 1 already done of 10, 0.10 records/s, ETA 1m10s",
+			"generate: 1 done, 1 failed, 1 already done of 10, 0.08 records/s, ETA 1m28s",
+		}, lines, "a line every interval, and a final one")
+	})
+}
+
+func TestProgressShortRunPrintsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf lockedBuffer
+		p := newProgress(&buf, "generate", 10, 10*time.Second)
+		p.record(false)
+		time.Sleep(9 * time.Second)
+		p.finish()
+		assert.Empty(t, buf.String(), "the caller sums up a run shorter than the interval")
+	})
 }
 
 func TestProgressDuringRun(t *testing.T) {
-	srv := newGenServer(t, func(w http.ResponseWriter, r *http.Request, q genReq) {
-		time.Sleep(10 * time.Millisecond)
-		genOK(w, q)
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemGenServer(func(w http.ResponseWriter, r *http.Request, q genReq) {
+			time.Sleep(time.Second)
+			genOK(w, q)
+		})
+		cfg := genConfig(srv)
+		cfg.Concurrency = 1
+		var buf lockedBuffer
+		cfg.Progress = &buf
+		cfg.ProgressInterval = 1500 * time.Millisecond
+		cfg.Total = 5
+		_, _, err := genRun(t, context.Background(), cfg, &genSource{n: 5})
+		require.NoError(t, err)
+		assert.Contains(t, buf.String(), "generate: 1 done, 0 failed of 5, 0.67 records/s, ETA 6s\n")
+		assert.True(t, strings.HasSuffix(buf.String(), "generate: 5 done, 0 failed of 5, 1.00 records/s\n"), buf.String())
 	})
-	cfg := genConfig(srv)
-	cfg.Concurrency = 1
-	var buf lockedBuffer
-	cfg.Progress = &buf
-	cfg.ProgressInterval = 5 * time.Millisecond
-	cfg.Total = 5
-	_, _, err := genRun(t, context.Background(), cfg, &genSource{n: 5})
-	require.NoError(t, err)
-	assert.Contains(t, buf.String(), "generate: 5 done, 0 failed of 5")
 }
 
 func TestProgressNil(t *testing.T) {
@@ -89,7 +108,7 @@ func TestProgressBar(t *testing.T) {
 }
 
 func TestScrubRemovesCredentials(t *testing.T) {
-	g, err := NewGenerator(Config{Endpoint: "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz", Model: "m", APIKey: "sk-abc"})
+	g, err := NewGenerator(GenerateConfig{Endpoint: "http://alice:hunter2@127.0.0.1:9/v1?api_key=zzz", Model: "m", APIKey: "sk-abc"})
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:9/v1", g.endpoint)
 	for _, msg := range []string{

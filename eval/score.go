@@ -293,21 +293,7 @@ func ScoreKeep(rec *results.Record) bool {
 // written before judgments recorded GenHash holds for the record it sits
 // on, which is the record as it was judged.
 func ScoreResume(path string) (map[string]string, *results.Writer, error) {
-	done := map[string]string{}
-	_, w, err := results.Resume(path, func(rec *results.Record) bool {
-		if !ScoreKeep(rec) {
-			return false
-		}
-		k := results.Key(rec.Model, rec.DocID)
-		if _, dup := done[k]; !dup { // Resume keeps the first of a key
-			done[k] = JudgedHash(rec)
-		}
-		return true
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return done, w, nil
+	return results.Resume(path, ScoreKeep, JudgedHash)
 }
 
 // JudgedHash is the GenHash of the generation rec's judgment holds for.

@@ -195,7 +195,7 @@ func resumeJudgments(out string, id scorers.Identity, fallbackFor string, replac
 		j := rec.Judgment
 		return j != nil && j.Error == nil && j.ScorerKey == key && j.FallbackFor == fallbackFor
 	}
-	done, w, err := results.Resume(out, keep, func(rec *results.Record) string { return rec.Judgment.GenHash })
+	done, w, err := results.Resume(out, keep, eval.JudgedHash)
 	if err != nil {
 		return nil, nil, inputErr(fmt.Errorf("resume %s: %w", out, err))
 	}

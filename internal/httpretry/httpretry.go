@@ -32,9 +32,45 @@ type Failure struct {
 	Retry      bool
 	RetryAfter time.Duration // what the server asked for; 0 = not said
 	Msg        string
-	// Status is the HTTP status of the reply, 0 when there was none.
+	// Status is the HTTP status of the reply (or of an error event in a
+	// stream), 0 when there was none.
 	Status int
+	// Err is the error classified, nil for a failure built from a status.
+	Err error
 }
+
+// Refused reports whether f is a refused connection: nothing listens at
+// the endpoint.
+func (f *Failure) Refused() bool { return f != nil && errors.Is(f.Err, syscall.ECONNREFUSED) }
+
+// TransportError is an error of the base transport before any reply
+// arrived: a reset, a dial failure, a server that closed a kept-alive
+// connection as it was reused. ChatTransport wraps every such error, so
+// Classify can retry it whatever net/http called it.
+type TransportError struct{ Err error }
+
+func (e *TransportError) Error() string { return e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// StreamError is an error event inside a 200 streaming reply, e.g.
+// llama.cpp's `data: {"error":{"code":400,"message":"the request exceeds
+// the available context size..."}}`. Status is the event's numeric code
+// (0 when it had none).
+type StreamError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StreamError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("HTTP %d in stream: %s", e.Status, e.Msg)
+	}
+	return "error in stream: " + e.Msg
+}
+
+// serverClosedIdle is net/http's unexported errServerClosedIdle, matched by
+// text for callers whose transport is not a ChatTransport.
+const serverClosedIdle = "server closed idle connection"
 
 func (f *Failure) Error() string { return f.Msg }
 
@@ -53,6 +89,12 @@ func (e *ProtocolError) Error() string { return e.Msg }
 // attemptCtx is the attempt's own (timeout) context; abort is the run's.
 // info, when not nil, is what CaptureResponse stored for the attempt.
 func Classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Failure {
+	f := classify(err, attemptCtx, abort, info)
+	f.Err = err
+	return f
+}
+
+func classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Failure {
 	if abort.Err() != nil {
 		return &Failure{Class: results.ErrClassCanceled, Msg: "interrupted"}
 	}
@@ -60,13 +102,31 @@ func Classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 		return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: "no complete reply within the request timeout"}
 	}
 	status, header := info.Get()
+	// An error event read by ChatTransport explains whatever go-openai
+	// made of the stream (a failed parse, an early EOF).
+	if se := info.StreamErr(); se != nil {
+		return streamFailure(se, header)
+	}
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
+	var streamErr *StreamError
+	var trErr *TransportError
 	switch {
+	case errors.As(err, &streamErr):
+		return streamFailure(streamErr, header)
+	case errors.As(err, &trErr):
+		if isTimeout(err) {
+			return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: err.Error()}
+		}
+		// Before any reply: nothing was answered, so another try is safe.
+		return &Failure{Class: results.ErrClassConnection, Retry: true, Msg: err.Error()}
+	case strings.Contains(err.Error(), serverClosedIdle):
+		return &Failure{Class: results.ErrClassConnection, Retry: true, Msg: err.Error()}
 	case errors.As(err, &apiErr):
 		code := apiErr.HTTPStatusCode
-		if code == 0 { // an error event inside a stream
-			return &Failure{Class: results.ErrClassServer, Retry: true, Msg: "error in stream: " + apiErr.Message}
+		if code == 0 { // an error event inside a stream, as go-openai read it
+			b, _ := json.Marshal(map[string]any{"code": apiErr.Code, "message": apiErr.Message, "type": apiErr.Type})
+			return streamFailure(parseStreamError(b), header)
 		}
 		return StatusFailure(code, apiErr.Message, header)
 	case errors.As(err, &reqErr):
@@ -82,8 +142,7 @@ func Classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 		}
 		return &Failure{Class: results.ErrClassProtocol, Retry: true, Msg: msg, Status: status}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: err.Error()}
 	}
 	var oe *net.OpError
@@ -97,6 +156,22 @@ func Classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 		return &Failure{Class: results.ErrClassBadRequest, Msg: err.Error()}
 	}
 	return &Failure{Class: results.ErrClassOther, Msg: err.Error()}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// streamFailure classifies an in-stream error event as the same status
+// would be without streaming; without a status it is a server fault.
+func streamFailure(se *StreamError, h http.Header) *Failure {
+	if se.Status >= 400 && se.Status < 600 {
+		f := StatusFailure(se.Status, se.Msg, h)
+		f.Msg = se.Error()
+		return f
+	}
+	return &Failure{Class: results.ErrClassServer, Retry: true, Msg: se.Error()}
 }
 
 // StatusFailure classifies an HTTP error status; detail is the server's
@@ -302,9 +377,10 @@ func (p Policy) Do(stop context.Context, try func(attempt int) *Failure) (int, *
 // RespInfo is what CaptureResponse saw of an attempt's HTTP response:
 // go-openai's errors carry no headers, so Retry-After would be lost.
 type RespInfo struct {
-	mu     sync.Mutex
-	status int
-	header http.Header
+	mu        sync.Mutex
+	status    int
+	header    http.Header
+	streamErr *StreamError
 }
 
 type respInfoKey struct{}
@@ -341,6 +417,34 @@ func (r *RespInfo) Get() (int, http.Header) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.status, r.header
+}
+
+// SetStreamErr records an error event seen in the reply's stream; the first
+// one wins.
+func (r *RespInfo) SetStreamErr(e *StreamError) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streamErr == nil {
+		r.streamErr = e
+	}
+}
+
+// StreamErr is the error event SetStreamErr recorded, nil when none was.
+func (r *RespInfo) StreamErr() *StreamError {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.streamErr
+}
+
+func respInfoOf(ctx context.Context) *RespInfo {
+	info, _ := ctx.Value(respInfoKey{}).(*RespInfo)
+	return info
 }
 
 // RedactURL drops credentials, query and fragment, which may carry secrets.

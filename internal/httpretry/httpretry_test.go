@@ -2,8 +2,13 @@ package httpretry
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/url"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hallu-eval/hallu/results"
@@ -42,22 +47,31 @@ func TestPolicyDo(t *testing.T) {
 }
 
 func TestPolicyRetryAfterPausesTheGate(t *testing.T) {
-	g := NewGate(0)
-	p := Policy{MaxRetries: 1, BackoffBase: time.Hour, BackoffMax: time.Hour, Gate: g}
-	var first time.Time
-	_, f, err := p.Do(context.Background(), func(a int) *Failure {
-		if a == 1 {
-			first = time.Now()
-			return StatusFailure(http.StatusTooManyRequests, "slow down", http.Header{"Retry-After-Ms": {"30"}})
-		}
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGate(0)
+		p := Policy{MaxRetries: 1, BackoffBase: time.Hour, BackoffMax: time.Hour, Gate: g}
+		var first, second time.Time
+		// Another user of the gate, arriving during the pause, is held by it.
+		var other time.Time
+		_, f, err := p.Do(context.Background(), func(a int) *Failure {
+			if a == 1 {
+				first = time.Now()
+				go func() {
+					time.Sleep(time.Second)
+					g.Wait(context.Background())
+					other = time.Now()
+				}()
+				return StatusFailure(http.StatusTooManyRequests, "slow down", http.Header{"Retry-After-Ms": {"3000"}})
+			}
+			second = time.Now()
+			return nil
+		})
+		require.NoError(t, err)
+		require.Nil(t, f, "the server's wait replaced the hour-long backoff")
+		synctest.Wait()
+		assert.Equal(t, 3*time.Second, second.Sub(first))
+		assert.Equal(t, 3*time.Second, other.Sub(first))
 	})
-	require.NoError(t, err)
-	require.Nil(t, f, "the server's wait replaced the hour-long backoff")
-	// Another user of the gate is held by the same pause (its end is in
-	// the past by now, so it passes at once).
-	require.NoError(t, g.Wait(context.Background()))
-	assert.False(t, g.paused.Before(first.Add(30*time.Millisecond)))
 }
 
 func TestScrub(t *testing.T) {
@@ -95,4 +109,41 @@ func TestGateReservesSpacedSlots(t *testing.T) {
 	unlimited := NewGate(0)
 	assert.Equal(t, t0, unlimited.reserve(t0))
 	assert.Equal(t, t0, unlimited.reserve(t0))
+}
+
+func TestPreReplyTransportErrorsAreRetryable(t *testing.T) {
+	ctx := context.Background()
+	for _, err := range []error{
+		&url.Error{Op: "Post", URL: "http://x/v1/chat/completions", Err: errors.New("http: server closed idle connection")},
+		&url.Error{Op: "Post", URL: "http://x/v1/chat/completions", Err: &TransportError{Err: errors.New("net/http: HTTP/1.x transport connection broken: something new")}},
+		&url.Error{Op: "Post", URL: "http://x", Err: &TransportError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}},
+	} {
+		f := Classify(err, ctx, ctx, nil)
+		assert.Equal(t, results.ErrClassConnection, f.Class, err.Error())
+		assert.True(t, f.Retry, err.Error())
+		assert.Same(t, err, f.Err)
+	}
+	refused := Classify(&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, ctx, ctx, nil)
+	assert.True(t, refused.Refused())
+}
+
+func TestParseStreamError(t *testing.T) {
+	cases := []struct {
+		in     string
+		status int
+		msg    string
+	}{
+		{`{"error":{"code":400,"message":"too long","type":"invalid_request_error"}}`, 400, "too long"},
+		{`{"code":500,"message":"boom"}`, 500, "boom"},
+		{`{"error":{"code":"503","message":"busy"}}`, 503, "busy"},
+		{`{"error":{"code":"context_length_exceeded","message":"too long","type":"invalid_request_error"}}`, 400, "too long"},
+		{`{"error":"plain"}`, 0, "plain"},
+		{`{"error":{"code":7,"message":"odd"}}`, 0, "odd"},
+		{`not json`, 0, "not json"},
+	}
+	for _, c := range cases {
+		se := parseStreamError([]byte(c.in))
+		assert.Equal(t, c.status, se.Status, c.in)
+		assert.Equal(t, c.msg, se.Msg, c.in)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -49,14 +50,53 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 }
 
 func TestGatePauseHoldsEveryone(t *testing.T) {
-	g := NewGate(0)
-	until := time.Now().Add(80 * time.Millisecond)
-	g.Pause(until)
-	g.Pause(time.Now()) // an earlier pause does not shorten it
-	require.NoError(t, g.Wait(context.Background()))
-	assert.False(t, time.Now().Before(until))
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGate(0)
+		until := time.Now().Add(80 * time.Second)
+		g.Pause(until)
+		g.Pause(time.Now()) // an earlier pause does not shorten it
+		require.NoError(t, g.Wait(context.Background()))
+		assert.Equal(t, until, time.Now())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	assert.Error(t, g.Wait(ctx))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		assert.Error(t, g.Wait(ctx))
+	})
+}
+
+func TestPolicyBacksOffWithinBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := Policy{MaxRetries: 4, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Gate: NewGate(0)}
+		var at []time.Time
+		n, f, err := p.Do(context.Background(), func(int) *Failure {
+			at = append(at, time.Now())
+			return &Failure{Class: "server", Retry: true, Msg: "HTTP 503"}
+		})
+		require.NoError(t, err)
+		require.NotNil(t, f)
+		assert.Equal(t, 5, n)
+		require.Len(t, at, 5)
+		for i, ceil := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+			wait := at[i+1].Sub(at[i])
+			assert.GreaterOrEqual(t, wait, time.Duration(0))
+			assert.Less(t, wait, ceil, "wait %d", i+1)
+		}
+	})
+}
+
+func TestPolicyStopsWaitingWhenStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := Policy{MaxRetries: 3, BackoffBase: time.Hour, BackoffMax: time.Hour}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Minute)
+			cancel()
+		}()
+		start := time.Now()
+		_, _, err := p.Do(ctx, func(int) *Failure {
+			return StatusFailure(http.StatusTooManyRequests, "later", http.Header{"Retry-After": {"600"}})
+		})
+		assert.ErrorIs(t, err, ErrInterrupted)
+		assert.Equal(t, time.Minute, time.Since(start), "the ten-minute wait ended with the stop")
+	})
 }
