@@ -264,14 +264,8 @@ func genByDoc(t testing.TB, recs []*results.Record) map[string]*results.Record {
 // GenKey of every successful record by results.Key.
 func genResume(t testing.TB, path string) (map[string]string, *results.Writer) {
 	t.Helper()
-	done := map[string]string{}
-	_, w, err := results.Resume(path, func(r *results.Record) bool {
-		if r.Error != nil {
-			return false
-		}
-		done[results.Key(r.Model, r.DocID)] = r.GenKey
-		return true
-	})
+	done, w, err := results.Resume(path, func(r *results.Record) bool { return r.Error == nil },
+		func(r *results.Record) string { return r.GenKey })
 	require.NoError(t, err)
 	return done, w
 }

@@ -73,7 +73,7 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 			return eval.GenerateStats{}, err
 		}
 		defer stop()
-		cfg.Endpoint, cfg.EndpointLabel = url, "builtin"
+		cfg.Endpoint, cfg.RecordEndpoint = url, "builtin"
 	}
 	if cfg.Endpoint == "" {
 		return eval.GenerateStats{}, inputErrf("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")

@@ -101,7 +101,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	defer sc.Close()
 
 	var judgmentFiles []string
-	counts := map[string]ManifestCounts{}
+	counts := map[string]results.ManifestCounts{}
 	for i, m := range c.Models {
 		dir := filepath.Join(c.Output, m.Label)
 		fmt.Fprintf(log, "hallu run: %s: generating\n", m.Name)
@@ -122,7 +122,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		if sst.Failed > 0 {
 			fmt.Fprintf(log, "hallu run: %s: the scorer failed on %d records (see judgment.error); rerun to retry them\n", m.Name, sst.Failed)
 		}
-		counts[m.Name] = ManifestCounts{Dir: m.Label, Generated: gst.Done, GenerationErrors: gst.Failed, Judged: sst.Judged, ScorerErrors: sst.Failed}
+		counts[m.Name] = results.ManifestCounts{Dir: m.Label, Generated: gst.Done, GenerationErrors: gst.Failed, Judged: sst.Judged, ScorerErrors: sst.Failed}
 		judgmentFiles = append(judgmentFiles, filepath.Join(dir, JudgmentsFile))
 	}
 
@@ -132,7 +132,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	if err != nil {
 		return err
 	}
-	man := &Manifest{
+	man := &results.Manifest{
 		HalluVersion: opt.Version,
 		Config:       c.manifestConfig(),
 		Dataset:      c.Dataset,
@@ -141,7 +141,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		Models:       counts,
 	}
 	man.fromRows(rows)
-	if err := WriteManifest(c.Output, man); err != nil {
+	if err := results.WriteManifest(c.Output, man); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	for _, f := range c.Report.Formats {
