@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/stats"
 )
@@ -40,7 +41,7 @@ var (
 
 // Outcome is one model's result on one document.
 type Outcome struct {
-	Valid  bool    // the summary counts (results.Valid)
+	Valid  bool    // the summary counts (leaderboard.Valid)
 	Scored bool    // valid and judged without a scorer error
 	Score  float64 // the judgment's score when Scored
 	// Source is a hash of the document text, 0 when the record had none.
@@ -59,7 +60,7 @@ func (o Outcome) Hallucinated() bool { return o.Score < results.ConsistentThresh
 
 // OutcomeOf reduces a record to its outcome.
 func OutcomeOf(rec *results.Record) Outcome {
-	ob := results.FromRecord(rec)
+	ob := leaderboard.FromRecord(rec)
 	o := Outcome{Valid: ob.Invalid == "", Words: ob.Words, LatencyMS: ob.LatencyMS,
 		HasUsage: ob.HasUsage, TokensIn: ob.TokensIn, TokensOut: ob.TokensOut}
 	o.Scored = o.Valid && ob.Scored && !ob.ScorerError
@@ -81,14 +82,14 @@ type Side struct {
 }
 
 // ReadSide reads result paths (files, "-" for stdin, run directories; see
-// results.Inputs) and returns one model's outcomes. With model "", the input
+// leaderboard.Inputs) and returns one model's outcomes. With model "", the input
 // must hold exactly one model; otherwise records of other models are
 // ignored, so that one run directory can serve both sides. Files found in a
 // directory that are not hallu records go to skipped (which may be nil). A
 // (model, document) pair read twice is an error.
 func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path string)) (*Side, error) {
 	byModel := map[string]map[string]Outcome{}
-	err := results.ReadRecords(paths, stdin, skipped, func(rec *results.Record) error {
+	err := leaderboard.ReadRecords(paths, stdin, skipped, func(rec *results.Record) error {
 		docs := byModel[rec.Model]
 		if docs == nil {
 			docs = map[string]Outcome{}
@@ -98,7 +99,7 @@ func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path s
 			return nil // counted as seen, not kept
 		}
 		if _, dup := docs[rec.DocID]; dup {
-			return fmt.Errorf("%w: model %q document %q was already read (give one stage's output: judgments supersede generations)", results.ErrDuplicate, rec.Model, rec.DocID)
+			return fmt.Errorf("%w: model %q document %q was already read (give one stage's output: judgments supersede generations)", leaderboard.ErrDuplicate, rec.Model, rec.DocID)
 		}
 		docs[rec.DocID] = OutcomeOf(rec)
 		return nil
@@ -131,13 +132,13 @@ type Options struct {
 	MinDocs int
 	// Intervals chooses the method of each model's own rate intervals; the
 	// bootstrap settings (samples, seed) also drive the paired intervals.
-	Intervals results.IntervalOptions
+	Intervals leaderboard.IntervalOptions
 }
 
 // Result is a comparison. Rates and differences are percentages and
 // percentage points.
 type Result struct {
-	Base, Cand results.ModelStats // each model over the shared documents
+	Base, Cand leaderboard.ModelStats // each model over the shared documents
 
 	Shared   int // documents both sides hold
 	OnlyBase int // documents only the baseline holds
@@ -189,7 +190,7 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 		return nil, err
 	}
 	minDocs := cmp.Or(o.MinDocs, DefaultMinDocs)
-	r := &Result{Samples: cmp.Or(o.Intervals.Samples, results.DefaultBootstrapSamples), Seed: o.Intervals.Seed}
+	r := &Result{Samples: cmp.Or(o.Intervals.Samples, leaderboard.DefaultBootstrapSamples), Seed: o.Intervals.Seed}
 	ids := make([]string, 0, min(len(base.Docs), len(cand.Docs)))
 	var differ []string
 	for id, b := range base.Docs {
@@ -216,7 +217,7 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 	}
 	slices.Sort(ids) // a stable order for the flip list's ties
 
-	baseAgg, candAgg := results.NewAggregator(), results.NewAggregator()
+	baseAgg, candAgg := leaderboard.NewAggregator(), leaderboard.NewAggregator()
 	var hr, ar counts
 	for _, id := range ids {
 		b, c := base.Docs[id], cand.Docs[id]
@@ -238,11 +239,11 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 		return cmp.Compare(y.BaseScore-y.CandScore, x.BaseScore-x.CandScore)
 	})
 	r.Base, r.Cand = baseAgg.Stats()[0], candAgg.Stats()[0]
-	rows := []results.ModelStats{r.Base, r.Cand}
+	rows := []leaderboard.ModelStats{r.Base, r.Cand}
 	// Distinct streams per side, in case both sides carry the same model
 	// name (a model compared with itself after a change).
 	rows[0].Model, rows[1].Model = "base\x00"+r.Base.Model, "cand\x00"+r.Cand.Model
-	if err := results.SetIntervals(rows, o.Intervals); err != nil {
+	if err := leaderboard.SetIntervals(rows, o.Intervals); err != nil {
 		return nil, err
 	}
 	rows[0].Model, rows[1].Model = r.Base.Model, r.Cand.Model
@@ -254,11 +255,11 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 
 // observation feeds an outcome to the aggregator that computes a side's
 // rates, so that they are the leaderboard's computation exactly.
-func observation(model, id string, o Outcome) results.Observation {
-	ob := results.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score,
+func observation(model, id string, o Outcome) leaderboard.Observation {
+	ob := leaderboard.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score,
 		Words: o.Words, LatencyMS: o.LatencyMS, HasUsage: o.HasUsage, TokensIn: o.TokensIn, TokensOut: o.TokensOut}
 	if !o.Valid {
-		ob.Invalid = results.InvalidUnstated
+		ob.Invalid = leaderboard.InvalidUnstated
 	}
 	return ob
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -165,7 +166,7 @@ func TestRateLimitExhaustsRetries(t *testing.T) {
 	assert.Equal(t, Stats{Failed: 2}, st)
 	for _, r := range recs {
 		require.NotNil(t, r.Error)
-		assert.Equal(t, results.ErrClassRateLimit, r.Error.Class)
+		assert.Equal(t, errclass.RateLimit, r.Error.Class)
 		assert.Contains(t, r.Error.Message, "429")
 		assert.Equal(t, 3, r.Attempts)
 		assert.Empty(t, r.Summary)
@@ -179,26 +180,26 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		fail  func(w http.ResponseWriter, r *http.Request)
 		class string
 	}{
-		{"500 json", func(w http.ResponseWriter, r *http.Request) { genError(w, 500, "overloaded") }, results.ErrClassServer},
+		{"500 json", func(w http.ResponseWriter, r *http.Request) { genError(w, 500, "overloaded") }, errclass.Server},
 		{"502 html", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte("<html>bad gateway</html>"))
-		}, results.ErrClassServer},
-		{"hang past timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, results.ErrClassTimeout},
+		}, errclass.Server},
+		{"hang past timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, errclass.Timeout},
 		{"malformed json", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"choices": [ nonsense`))
-		}, results.ErrClassProtocol},
+		}, errclass.Protocol},
 		{"no choices", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"id":"x","choices":[]}`))
-		}, results.ErrClassProtocol},
+		}, errclass.Protocol},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
 			c, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
 				c.Close()
 			}
-		}, results.ErrClassConnection},
+		}, errclass.Connection},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,11 +236,11 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 		msg   string
 		class string
 	}{
-		{400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", results.ErrClassBadRequest},
-		{401, "Incorrect API key provided", results.ErrClassAuth},
-		{403, "forbidden", results.ErrClassAuth},
-		{404, `model "nope" not found, try pulling it first`, results.ErrClassNotFound},
-		{422, "unprocessable", results.ErrClassBadRequest},
+		{400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", errclass.BadRequest},
+		{401, "Incorrect API key provided", errclass.Auth},
+		{403, "forbidden", errclass.Auth},
+		{404, `model "nope" not found, try pulling it first`, errclass.NotFound},
+		{422, "unprocessable", errclass.BadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
@@ -295,7 +296,7 @@ func TestStreaming(t *testing.T) {
 
 	cut := m["doc-1"]
 	require.NotNil(t, cut.Error, "a cut stream is an error, not a short summary")
-	assert.Equal(t, results.ErrClassProtocol, cut.Error.Class)
+	assert.Equal(t, errclass.Protocol, cut.Error.Class)
 	assert.Empty(t, cut.Summary)
 	assert.Equal(t, 3, cut.Attempts)
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -90,7 +92,7 @@ type scoreBatch struct {
 //     the scorer failed on it, failed on its whole batch, returned NaN or a
 //     score outside [0,1], or the record has no source text; a failure is
 //     never turned into a score;
-//   - an invalid summary (results.InvalidReason: generation error, empty,
+//   - an invalid summary (leaderboard.InvalidReason: generation error, empty,
 //     refusal, MinWords words or fewer) is not judged, as on the
 //     leaderboard: its Judgment has neither Score nor Error, and its
 //     Explanation says why. Reports count it against the answer rate.
@@ -259,7 +261,7 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
 	for _, rec := range recs {
 		j := &results.Judgment{Scorer: name, Version: version}
 		rec.Judgment = j
-		if why := results.InvalidReason(rec); why != "" {
+		if why := leaderboard.InvalidReason(rec); why != "" {
 			j.Explanation = "not judged: invalid summary (" + why + ")"
 			continue
 		}
@@ -297,7 +299,7 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, recs []*results.Record) {
 }
 
 func scorerError(msg string) *results.Error {
-	return &results.Error{Class: results.ErrClassScorer, Message: msg}
+	return &results.Error{Class: errclass.Scorer, Message: msg}
 }
 
 // ScoreKeep is the results.Resume filter for a score output: a record is

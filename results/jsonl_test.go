@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,7 @@ func line(t *testing.T, rec *Record) string {
 func TestResumeKeepsFinishedDropsFailedAndTorn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	ok1 := line(t, &Record{DocID: "a", Model: "m", Summary: "fine"})
-	failed := line(t, &Record{DocID: "b", Model: "m", Error: &Error{Class: ErrClassServer, Message: "503"}})
+	failed := line(t, &Record{DocID: "b", Model: "m", Error: &Error{Class: errclass.Server, Message: "503"}})
 	dup := line(t, &Record{DocID: "a", Model: "m", Summary: "again"})
 	ok2 := line(t, &Record{DocID: "c", Model: "m", Summary: "fine"})
 	torn := line(t, &Record{DocID: "d", Model: "m", Summary: "cut"})

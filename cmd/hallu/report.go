@@ -11,7 +11,8 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/eval"
-	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
 )
 
 func init() {
@@ -24,10 +25,10 @@ func init() {
 
 func runReport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
-	format := fs.String("format", "table", "output format: "+strings.Join(results.ReporterNames(), ", "))
+	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	outPath := fs.String("o", "", "write the report to this file instead of standard output")
 	from := fs.String("from", "hallu", "input layout: hallu (result JSONL files or run directories) or vectara (the leaderboard's output/ORG/MODEL/judgments.jsonl)")
-	var iv results.IntervalOptions
+	var iv leaderboard.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	common := fs.Bool("common", false, "rate hallucination and consistency only on the documents every model answered validly (the leaderboard's old protocol); answer rates still cover all documents")
 	html := addHTMLFlags(fs)
@@ -50,8 +51,7 @@ Flags:
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	rep, err := results.LookupReporter(*format)
-	if err != nil {
+	if err := report.Check(*format); err != nil {
 		return exitCode(2, err)
 	}
 	if err := iv.Check(); err != nil {
@@ -67,7 +67,8 @@ Flags:
 		paths = []string{"-"}
 	}
 
-	agg := results.NewAggregator()
+	var err error
+	agg := leaderboard.NewAggregator()
 	if *common {
 		agg.KeepForCommon()
 	}
@@ -100,8 +101,8 @@ Flags:
 		}
 		fmt.Fprintf(stderr, "hallu report: --common: kept %d documents that all %d models answered validly\n", kept, len(stats))
 	}
-	if iv.Method == results.IntervalBootstrap {
-		if err := results.SetIntervals(stats, iv); err != nil {
+	if iv.Method == leaderboard.IntervalBootstrap {
+		if err := leaderboard.SetIntervals(stats, iv); err != nil {
 			return exitCode(2, err)
 		}
 	}
@@ -109,17 +110,17 @@ Flags:
 		return html.write(ctx, paths, stats, stdout, stderr, *outPath)
 	}
 	if *outPath == "" {
-		return rep.Write(stdout, stats)
+		return report.Write(stdout, *format, stats, report.Options{})
 	}
-	return writeFileAtomic(*outPath, func(w io.Writer) error { return rep.Write(w, stats) })
+	return writeFileAtomic(*outPath, func(w io.Writer) error { return report.Write(w, *format, stats, report.Options{}) })
 }
 
 // addIntervalFlags declares the interval flags that report and compare
 // share.
-func addIntervalFlags(fs *flag.FlagSet, iv *results.IntervalOptions) {
-	iv.Method = results.IntervalWilson
-	fs.StringVar(&iv.Method, "ci", results.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
-	fs.IntVar(&iv.Samples, "bootstrap-samples", results.DefaultBootstrapSamples, "bootstrap resamples")
+func addIntervalFlags(fs *flag.FlagSet, iv *leaderboard.IntervalOptions) {
+	iv.Method = leaderboard.IntervalWilson
+	fs.StringVar(&iv.Method, "ci", leaderboard.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
+	fs.IntVar(&iv.Samples, "bootstrap-samples", leaderboard.DefaultBootstrapSamples, "bootstrap resamples")
 	fs.Uint64Var(&iv.Seed, "seed", 1, "bootstrap seed; the same seed gives the same intervals")
 }
 

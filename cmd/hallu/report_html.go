@@ -13,7 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hallu-eval/hallu/htmlreport"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report/html"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -104,7 +105,7 @@ func collectRecords(r *results.Reader, add func(*results.Record)) error {
 // write renders the page from report's final statistics to outPath
 // (atomically) or, when outPath is "", to stdout. Bad input exits with status
 // 2, as for the other formats.
-func (h *htmlReport) write(ctx context.Context, paths []string, stats []results.ModelStats, stdout, stderr io.Writer, outPath string) error {
+func (h *htmlReport) write(ctx context.Context, paths []string, stats []leaderboard.ModelStats, stdout, stderr io.Writer, outPath string) error {
 	if err := h.finishStdin(); err != nil {
 		return exitCode(2, err)
 	}
@@ -113,7 +114,7 @@ func (h *htmlReport) write(ctx context.Context, paths []string, stats []results.
 	skipped := func(path string) { notes = append(notes, "Skipped "+path+": not hallu result records.") }
 	n := 0
 	// Standard input was collected as report read it; here it reads as empty.
-	err := results.ReadRecords(paths, strings.NewReader(""), skipped, func(rec *results.Record) error {
+	err := leaderboard.ReadRecords(paths, strings.NewReader(""), skipped, func(rec *results.Record) error {
 		if n++; n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -160,7 +161,7 @@ func writeHTMLReport(ctx context.Context, paths []string, stdin io.Reader, out i
 		stderr = io.Discard
 	}
 	h := &htmlReport{maxDocs: opts.MaxDocs, title: opts.Title}
-	agg := results.NewAggregator()
+	agg := leaderboard.NewAggregator()
 	err := agg.Load(paths, h.stdin(htmlreport.Extension, stdin), func(path string) {
 		fmt.Fprintf(stderr, "hallu report: skipping %s: not hallu result records\n", path)
 	})
@@ -207,9 +208,9 @@ func manifests(paths []string) (*results.Manifest, map[string]float64, []string)
 
 // writeRunHTML writes dir/report.html for `hallu run` from the run's
 // statistics, its judgment files and its manifest, and returns its path.
-func writeRunHTML(ctx context.Context, dir string, judgmentFiles []string, man *results.Manifest, stats []results.ModelStats) (string, error) {
+func writeRunHTML(ctx context.Context, dir string, judgmentFiles []string, man *results.Manifest, stats []leaderboard.ModelStats) (string, error) {
 	col := htmlreport.NewCollector(htmlreport.DefaultMaxDocs)
-	err := results.ReadRecords(judgmentFiles, nil, nil, func(rec *results.Record) error {
+	err := leaderboard.ReadRecords(judgmentFiles, nil, nil, func(rec *results.Record) error {
 		col.Add(rec)
 		return ctx.Err()
 	})

@@ -14,6 +14,8 @@ import (
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
 	"github.com/hallu-eval/hallu/internal/httpretry"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -78,7 +80,7 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 		prompt = string(b)
 	}
 	for _, f := range c.Report.Formats {
-		if _, err := results.LookupReporter(f); err != nil {
+		if err := report.Check(f); err != nil {
 			return exitCode(2, fmt.Errorf("report.formats: %w", err))
 		}
 	}
@@ -130,9 +132,8 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	for _, f := range c.Report.Formats {
-		rep, _ := results.LookupReporter(f) // checked above
-		path := filepath.Join(c.Output, "leaderboard."+results.ReporterExt(f))
-		if err := writeFileAtomic(path, func(w io.Writer) error { return rep.Write(w, stats) }); err != nil {
+		path := filepath.Join(c.Output, "leaderboard."+report.Ext(f))
+		if err := writeFileAtomic(path, func(w io.Writer) error { return report.Write(w, f, stats, report.Options{}) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "hallu run: wrote %s\n", path)
@@ -142,12 +143,8 @@ func (c *runConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return fmt.Errorf("html report: %w", err)
 	}
 	fmt.Fprintf(stderr, "hallu run: wrote %s\n", htmlPath)
-	table, err := results.LookupReporter("table")
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "\nscorer: %s %s   dataset: %s   results: %s\n\n", sc.Name(), sc.Version(), c.Dataset, c.Output)
-	if err := table.Write(stdout, stats); err != nil {
+	if err := report.Write(stdout, "table", stats, report.Options{}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nHTML report: %s\n", htmlPath)
@@ -257,10 +254,10 @@ func countLines(path string) int {
 }
 
 // aggregateFiles reads result files into leaderboard rows.
-func aggregateFiles(paths []string) ([]results.ModelStats, error) {
-	agg := results.NewAggregator()
+func aggregateFiles(paths []string) ([]leaderboard.ModelStats, error) {
+	agg := leaderboard.NewAggregator()
 	for _, p := range paths {
-		if err := agg.ReadInput(results.Input{Path: p}, nil); err != nil {
+		if err := agg.ReadInput(leaderboard.Input{Path: p}, nil); err != nil {
 			return nil, err
 		}
 	}
