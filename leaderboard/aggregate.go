@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 	"github.com/hallu-eval/hallu/stats"
 	"hash/maphash"
 	"math"
@@ -14,8 +15,10 @@ import (
 
 // Observation is what the aggregator needs from one record: a few numbers
 // instead of the source and summary text, so a million records fit in memory
-// as they stream past. FromRecord derives it from a results.Record; the Vectara
-// reader fills it from the leaderboard's own files.
+// as they stream past. FromRecord derives it from a results.Record, FromBrief
+// from a results.Brief; the Vectara reader fills it from the leaderboard's
+// own files. Its strings may alias a decoder's buffer: Observe copies what
+// it keeps.
 type Observation struct {
 	Model string
 	DocID string
@@ -38,6 +41,10 @@ type Observation struct {
 	HasUsage          bool
 	TokensIn          int
 	TokensOut         int
+
+	// Origin is what the record says about how it was made (scorer,
+	// prompt, settings, truncation), collected into Provenance.
+	Origin Origin
 }
 
 // FromRecord reduces a record to what the report needs.
@@ -75,6 +82,14 @@ func FromBrief(rec *results.Brief) Observation {
 		o.HasUsage = true
 		o.TokensIn, o.TokensOut = rec.Usage.PromptTokens, rec.Usage.CompletionTokens
 	}
+	o.Origin = Origin{PromptHash: rec.PromptHash, Endpoint: rec.Endpoint, Params: rec.Params,
+		ServedModel: rec.ServedModel, SystemFingerprint: rec.SystemFingerprint,
+		DocDigest:       docDigest(rec.DocID, rec.DocHash),
+		OutputTruncated: rec.OutputTruncated, InputTruncated: rec.InputTruncated}
+	if j := rec.Judgment; j != nil {
+		o.Origin.Scorer = scorers.Identity{Name: j.Scorer, Version: j.Version, Options: j.Options, Weights: j.Weights}
+		o.Origin.ScorerKey, o.Origin.FallbackFor = j.ScorerKey, j.FallbackFor
+	}
 	return o
 }
 
@@ -111,6 +126,7 @@ type accum struct {
 	// float32 keeps a million latencies in 4 MB; a millisecond figure needs
 	// no more precision.
 	latency, ttft []float32
+	prov          *provAccum
 }
 
 // NewAggregator returns an empty aggregator.
@@ -139,8 +155,11 @@ func (a *Aggregator) Observe(o Observation) error {
 	if m == nil {
 		// o's strings may alias a decoder's buffer: keep copies.
 		name := strings.Clone(o.Model)
-		m = &accum{name: name, genErrs: map[string]int{}, invalid: map[string]int{}}
+		m = &accum{name: name, genErrs: map[string]int{}, invalid: map[string]int{}, prov: newProvAccum()}
 		a.models[name] = m
+	}
+	if err := m.prov.add(m.name, &o.Origin); err != nil {
+		return err
 	}
 	if a.keep {
 		a.keepObservation(m.name, o)
@@ -235,6 +254,14 @@ type ModelStats struct {
 	TokensOut     int64
 	TokensInMean  float64 // per record that reported usage
 	TokensOutMean float64
+
+	// OutputTruncated counts summaries cut at the token limit,
+	// InputTruncated documents the server cut to its context (see
+	// results.Record).
+	OutputTruncated int
+	InputTruncated  int
+	// Provenance is what the records say about how they were made.
+	Provenance Provenance
 }
 
 // Stats returns every model's statistics, best (lowest hallucination rate)
@@ -264,6 +291,10 @@ func (m *accum) stats(name string) ModelStats {
 		TokensIn:         m.tokIn,
 		TokensOut:        m.tokOut,
 		LatencyN:         len(m.latency),
+	}
+	if m.prov != nil {
+		s.Provenance = m.prov.provenance()
+		s.OutputTruncated, s.InputTruncated = m.prov.outputTruncated, m.prov.inputTruncated
 	}
 	nan := math.NaN()
 	// The operations mirror the leaderboard's Python (src/analytics.py) step

@@ -224,16 +224,31 @@ func looksLikeRecord(line []byte) bool {
 	return s || m
 }
 
+// Options are the policies of Load.
+type Options struct {
+	// AllowMixedScorers lets models judged by different scorers share one
+	// set of rows, each naming its scorer; without it Load refuses them
+	// with a *MixedError.
+	AllowMixedScorers bool
+}
+
 // Load reads hallu result paths (files, "-" for stdin, run directories; see
 // Inputs) and returns the per-model statistics, sorted. Files found in a
 // directory that are not hallu records are passed to skipped (which may be
-// nil) and left out.
-func Load(paths []string, stdin io.Reader, skipped func(path string)) ([]ModelStats, error) {
+// nil) and left out. Models judged by different scorers are a *MixedError
+// unless opts allows them.
+func Load(paths []string, stdin io.Reader, skipped func(path string), opts Options) ([]ModelStats, error) {
 	a := NewAggregator()
 	if err := a.Load(paths, stdin, skipped); err != nil {
 		return nil, err
 	}
-	return a.Stats(), nil
+	rows := a.Stats()
+	if !opts.AllowMixedScorers {
+		if err := CheckScorers(rows); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
 }
 
 // Load reads hallu result paths into the aggregator, as the function Load

@@ -103,7 +103,8 @@ func decodeVectara(b []byte, model string) (Observation, error) {
 	case j.WordCount == nil:
 		return Observation{}, errors.New(`judgment has no "word_count"`)
 	}
-	o := Observation{Model: model, DocID: j.SummaryUID, Words: *j.WordCount}
+	o := Observation{Model: model, DocID: j.SummaryUID, Words: *j.WordCount,
+		Origin: Origin{DocDigest: docDigest(j.SummaryUID, "")}}
 	if !*j.IsValid {
 		o.Invalid = InvalidUnstated
 		return o, nil

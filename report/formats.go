@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/scorers"
 	"io"
 	"math"
 	"sort"
@@ -22,7 +23,9 @@ const CSVHeader = "model,hallucination_rate,factual_consistency_rate,answer_rate
 var csvExtra = []string{"hr_ci_low", "hr_ci_high", "documents", "valid", "judged", "unjudged",
 	"consistent", "scorer_errors", "generation_errors", "latency_p50_ms", "latency_p95_ms",
 	"ttft_p50_ms", "tokens_in", "tokens_out", "tokens_in_mean", "tokens_out_mean",
-	"fcr_ci_low", "fcr_ci_high", "ar_ci_low", "ar_ci_high", "ci_method", "common_documents"}
+	"fcr_ci_low", "fcr_ci_high", "ar_ci_low", "ar_ci_high", "ci_method", "common_documents",
+	"scorer", "scorer_key", "fallback_for", "prompt_hash", "dataset_sha256", "dataset_documents",
+	"output_truncated", "input_truncated"}
 
 func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
 	cw := csv.NewWriter(w)
@@ -40,7 +43,10 @@ func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
 			usageSum(s, s.TokensIn), usageSum(s, s.TokensOut),
 			fixed(s.TokensInMean, 1), fixed(s.TokensOutMean, 1),
 			fixed(s.FCRLow, 2), fixed(s.FCRHigh, 2), fixed(s.ARLow, 2), fixed(s.ARHigh, 2),
-			s.CI, commonDocs(s)}
+			s.CI, commonDocs(s),
+			s.Provenance.Scorer(), s.Provenance.ScorerKey(), strings.Join(s.Provenance.FallbackFor, " "),
+			strings.Join(s.Provenance.PromptHashes, " "), s.Provenance.DatasetFingerprint, datasetDocs(s),
+			itoa(s.OutputTruncated), itoa(s.InputTruncated)}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -66,6 +72,14 @@ func commonDocs(s leaderboard.ModelStats) string {
 		return ""
 	}
 	return itoa(s.CommonDocs)
+}
+
+// datasetDocs leaves the cell empty when the records said nothing.
+func datasetDocs(s leaderboard.ModelStats) string {
+	if s.Provenance.DatasetFingerprint == "" {
+		return ""
+	}
+	return itoa(s.Provenance.DatasetDocuments)
 }
 
 // usageSum leaves the cell empty when no record reported usage, so that
@@ -132,7 +146,23 @@ type jsonStats struct {
 	// CommonDocuments is the number of documents every model answered
 	// validly, present only in `report --common` output.
 	CommonDocuments *int `json:"common_documents,omitempty"`
-	Leaderboard     struct {
+
+	// What the records say about how they were made.
+	Scorer             string            `json:"scorer"`
+	ScorerKey          string            `json:"scorer_key"`
+	ScorerIdentity     *scorers.Identity `json:"scorer_identity"`
+	FallbackFor        []string          `json:"fallback_for"`
+	PromptHashes       []string          `json:"prompt_hashes"`
+	Params             []json.RawMessage `json:"params"`
+	Endpoints          []string          `json:"endpoints"`
+	ServedModels       []string          `json:"served_models"`
+	SystemFingerprints []string          `json:"system_fingerprints"`
+	DatasetSHA256      string            `json:"dataset_sha256"`
+	DatasetDocuments   int               `json:"dataset_documents"`
+	OutputTruncated    int               `json:"output_truncated"`
+	InputTruncated     int               `json:"input_truncated"`
+
+	Leaderboard struct {
 		HallucinationRate      JSONFloat `json:"hallucination_rate"`
 		FactualConsistencyRate JSONFloat `json:"factual_consistency_rate"`
 		AnswerRate             JSONFloat `json:"answer_rate"`
@@ -160,6 +190,20 @@ func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 		if s.Common {
 			j.CommonDocuments = &s.CommonDocs
 		}
+		p := s.Provenance
+		j.Scorer, j.ScorerKey = p.Scorer(), p.ScorerKey()
+		if len(p.Scorers) > 0 {
+			j.ScorerIdentity = &p.Scorers[0].Identity
+		}
+		j.FallbackFor, j.PromptHashes = nonNilStrings(p.FallbackFor), nonNilStrings(p.PromptHashes)
+		j.Params = make([]json.RawMessage, len(p.Params))
+		for i, v := range p.Params {
+			j.Params[i] = json.RawMessage(v)
+		}
+		j.Endpoints, j.ServedModels = nonNilStrings(p.Endpoints), nonNilStrings(p.ServedModels)
+		j.SystemFingerprints = nonNilStrings(p.SystemFingerprints)
+		j.DatasetSHA256, j.DatasetDocuments = p.DatasetFingerprint, p.DatasetDocuments
+		j.OutputTruncated, j.InputTruncated = s.OutputTruncated, s.InputTruncated
 		hr, fcr, ar, words := s.Leaderboard()
 		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = JSONFloat(hr), JSONFloat(fcr)
 		j.Leaderboard.AnswerRate, j.Leaderboard.AverageSummaryLength = JSONFloat(ar), JSONFloat(words)
@@ -168,6 +212,13 @@ func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func nonNil(m map[string]int) map[string]int {
@@ -179,18 +230,72 @@ func nonNil(m map[string]int) map[string]int {
 
 func writeMarkdown(w io.Writer, stats []leaderboard.ModelStats) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "| Model | Hallucination Rate | 95% CI | Factual Consistency Rate | 95% CI | Answer Rate | 95% CI | Average Summary Length (Words) | Documents | Judged |")
-	fmt.Fprintln(bw, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	mixed := leaderboard.MixedScorers(stats)
+	if sc := sharedScorer(stats); sc != "" {
+		fmt.Fprintf(bw, "Scorer: %s\n\n", markdownEscape(sc))
+	}
+	scorerHead, scorerRule := "", ""
+	if mixed {
+		scorerHead, scorerRule = " Scorer |", "---|"
+	}
+	fmt.Fprintln(bw, "| Model |"+scorerHead+" Hallucination Rate | 95% CI | Factual Consistency Rate | 95% CI | Answer Rate | 95% CI | Average Summary Length (Words) | Documents | Judged |")
+	fmt.Fprintln(bw, "|---|"+scorerRule+"---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range stats {
 		hr, fcr, ar, words := s.Leaderboard()
-		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", markdownEscape(s.Model),
+		scorer := ""
+		if mixed {
+			scorer = " " + markdownEscape(s.Provenance.Scorer()) + " |"
+		}
+		fmt.Fprintf(bw, "| %s |%s %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", markdownEscape(s.Model), scorer,
 			pct(hr), bracket1(s.HRLow, s.HRHigh), pct(fcr), bracket1(s.FCRLow, s.FCRHigh),
 			pct(ar), bracket1(s.ARLow, s.ARHigh), leaderboard.Fixed1(words), s.Documents, s.Judged)
 	}
 	if note := footnote(stats); note != "" {
 		fmt.Fprintf(bw, "\n_%s_\n", note)
 	}
+	for _, n := range notices(stats) {
+		fmt.Fprintf(bw, "\n**%s**\n", markdownEscape(n))
+	}
 	return bw.Flush()
+}
+
+// sharedScorer is the scorer identity every judged model shares, for a
+// header line; "" when they differ (a column says it then) or none was
+// judged.
+func sharedScorer(stats []leaderboard.ModelStats) string {
+	if leaderboard.MixedScorers(stats) {
+		return ""
+	}
+	for _, s := range stats {
+		if sc := s.Provenance.Scorer(); sc != "" {
+			return sc
+		}
+	}
+	return ""
+}
+
+// notices are what the table and Markdown say below the rows about how the
+// records were made: a fallback scorer, truncated summaries or documents,
+// models that differ in prompt or dataset.
+func notices(stats []leaderboard.ModelStats) []string {
+	var out []string
+	for _, f := range leaderboard.Fallbacks(stats) {
+		out = append(out, "Note: "+f.String()+".")
+	}
+	var cut []string
+	for _, s := range stats {
+		if s.OutputTruncated == 0 && s.InputTruncated == 0 {
+			continue
+		}
+		cut = append(cut, fmt.Sprintf("%s: %d summaries cut at the token limit, %d documents cut to the server's context", s.Model, s.OutputTruncated, s.InputTruncated))
+	}
+	if len(cut) > 0 {
+		out = append(out, "Truncated: "+strings.Join(cut, "; ")+".")
+	}
+	for _, w := range leaderboard.Warnings(stats) {
+		out = append(out, "Warning: "+w+".")
+	}
+	return out
 }
 
 // bracket1 is an interval with the leaderboard's one decimal, "" when
@@ -232,8 +337,9 @@ func markdownEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // nearer side decides, because near 0% the interval is lopsided and a rate
 // of 0.5 [0.1, 2.8] would lose its meaning as 1 [0, 3].
 func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
-	var latency, ttft, usage, unjudged, errs bool
+	var latency, ttft, usage, unjudged, errs, cut bool
 	for _, s := range stats {
+		cut = cut || s.OutputTruncated > 0 || s.InputTruncated > 0
 		latency = latency || s.LatencyN > 0
 		ttft = ttft || !math.IsNaN(s.TTFTP50MS)
 		usage = usage || s.UsageDocs > 0
@@ -242,6 +348,11 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 	}
 	cols := []column{
 		{"MODEL", func(s leaderboard.ModelStats) string { return s.Model }},
+	}
+	if leaderboard.MixedScorers(stats) {
+		cols = append(cols, column{"SCORER", func(s leaderboard.ModelStats) string { return s.Provenance.Scorer() }})
+	}
+	cols = append(cols, []column{
 		{"HALLUCINATION % [95% CI]", func(s leaderboard.ModelStats) string {
 			hr, _, _, _ := s.Leaderboard()
 			return FormatRate(hr, s.HallucinationRate, s.HRLow, s.HRHigh)
@@ -260,7 +371,7 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 		}},
 		{"DOCS", func(s leaderboard.ModelStats) string { return itoa(s.Documents) }},
 		{"JUDGED", func(s leaderboard.ModelStats) string { return itoa(s.Judged) }},
-	}
+	}...)
 	if unjudged {
 		cols = append(cols, column{"UNSCORED", func(s leaderboard.ModelStats) string { return itoa(s.Unjudged) }})
 	}
@@ -274,6 +385,11 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 	}
 	if ttft {
 		cols = append(cols, column{"TTFT P50 MS", func(s leaderboard.ModelStats) string { return fixed(s.TTFTP50MS, 0) }})
+	}
+	if cut {
+		cols = append(cols,
+			column{"OUT CUT", func(s leaderboard.ModelStats) string { return itoa(s.OutputTruncated) }},
+			column{"IN CUT", func(s leaderboard.ModelStats) string { return itoa(s.InputTruncated) }})
 	}
 	if usage {
 		cols = append(cols,
@@ -297,12 +413,23 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 		cells = append(cells, row)
 	}
 	bw := bufio.NewWriter(w)
+	if sc := sharedScorer(stats); sc != "" {
+		fmt.Fprintf(bw, "scorer: %s\n\n", sc)
+	}
 	writeAligned(bw, cells)
 	if unjudged {
 		fmt.Fprintln(bw, "\nUNSCORED: valid summaries without a score (not judged yet, or the scorer failed); rates cover the judged ones.")
 	}
+	if cut {
+		fmt.Fprintln(bw, "\nOUT CUT: summaries cut at the token limit (finish_reason length); IN CUT: documents the server cut to its context, so it summarized part of them.")
+	}
 	if note := footnote(stats); note != "" {
 		fmt.Fprintln(bw, "\n"+note)
+	}
+	for _, n := range notices(stats) {
+		if !strings.HasPrefix(n, "Truncated: ") { // the columns say it
+			fmt.Fprintln(bw, "\n"+n)
+		}
 	}
 	return bw.Flush()
 }

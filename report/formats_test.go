@@ -112,7 +112,10 @@ func TestFormatJSON(t *testing.T) {
 func TestFormatMarkdown(t *testing.T) {
 	out := render(t, "markdown", sampleStats(t))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	require.Len(t, lines, 5)
+	// One scorer for every model: a header line says it.
+	require.Equal(t, "Scorer: test", lines[0])
+	lines = lines[2:]
+	require.GreaterOrEqual(t, len(lines), 5)
 	assert.True(t, strings.HasPrefix(lines[0], "| Model | Hallucination Rate |"))
 	assert.Equal(t, strings.Count(lines[0], "|"), strings.Count(lines[1], "|"))
 	assert.Equal(t, "| good | 0.5 % | [0.1, 2.8] | 99.5 % | [97.2, 99.9] | 100.0 % | [98.1, 100.0] | 6.0 | 200 | 200 |", lines[2])
@@ -122,6 +125,8 @@ func TestFormatMarkdown(t *testing.T) {
 func TestFormatTable(t *testing.T) {
 	out := render(t, "table", sampleStats(t))
 	lines := strings.Split(out, "\n")
+	require.Equal(t, "scorer: test", lines[0])
+	lines = lines[2:]
 	// Header and rows share one width: columns line up.
 	assert.Equal(t, len([]rune(lines[0])), len([]rune(lines[1])))
 	assert.Equal(t, len([]rune(lines[0])), len([]rune(lines[3])))
@@ -215,4 +220,73 @@ func TestCommonInFormats(t *testing.T) {
 	assert.Contains(t, render(t, "json", rows), `"common_documents": 4`)
 	assert.Contains(t, render(t, "markdown", rows), "the 4 documents that every model answered validly")
 	assert.NotContains(t, render(t, "json", sampleStats(t)), "common_documents")
+}
+
+// Rows judged by different scorers are refused unless allowed; allowed,
+// every format names each row's scorer.
+func TestMixedScorers(t *testing.T) {
+	rows := goldenStats(t, true)
+	for _, format := range Formats {
+		err := Write(&bytes.Buffer{}, format, rows, Options{})
+		var mixed *leaderboard.MixedError
+		require.ErrorAs(t, err, &mixed, format)
+		assert.ErrorContains(t, err, "flaky: judge 3 model=qwen", format)
+	}
+	allow := Options{AllowMixedScorers: true}
+	for _, format := range []string{"table", "markdown", "csv", "json"} {
+		var buf bytes.Buffer
+		require.NoError(t, Write(&buf, format, rows, allow))
+		assert.Contains(t, buf.String(), "judge 3 model=qwen", format)
+		assert.Contains(t, buf.String(), "overlap 1 mode=content", format)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, "table", rows, allow))
+	assert.Contains(t, strings.SplitN(buf.String(), "\n", 2)[0], "SCORER", "a column, not a header line")
+}
+
+// A fallback scorer and truncation are said in every format.
+func TestFallbackAndTruncationInEveryFormat(t *testing.T) {
+	rows := goldenStats(t, false)
+	for _, format := range []string{"table", "markdown"} {
+		out := render(t, format, rows)
+		assert.Contains(t, out, "scored with overlap standing in for hhem: cut", format)
+		assert.Contains(t, strings.ToLower(out[:40]), "scorer: overlap 1 mode=content", format)
+	}
+	assert.Contains(t, render(t, "markdown", rows), "cut: 2 summaries cut at the token limit, 1 documents cut")
+	assert.Contains(t, render(t, "table", rows), "OUT CUT")
+
+	recs, err := csv.NewReader(strings.NewReader(render(t, "csv", rows))).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	byModel := map[string][]string{}
+	for _, r := range recs[1:] {
+		byModel[r[0]] = r
+	}
+	assert.Equal(t, "hhem", byModel["cut"][col["fallback_for"]])
+	assert.Equal(t, "2", byModel["cut"][col["output_truncated"]])
+	assert.Equal(t, "1", byModel["cut"][col["input_truncated"]])
+	assert.Equal(t, "0", byModel["steady"][col["output_truncated"]])
+	assert.Equal(t, "overlap 1 mode=content", byModel["steady"][col["scorer"]])
+
+	var js []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(render(t, "json", rows)), &js))
+	for _, m := range js {
+		if m["model"] == "cut" {
+			assert.Equal(t, 2.0, m["output_truncated"])
+			assert.Equal(t, 1.0, m["input_truncated"])
+			assert.Equal(t, []any{"hhem"}, m["fallback_for"])
+		} else {
+			assert.Equal(t, 0.0, m["output_truncated"])
+		}
+		assert.Equal(t, "overlap 1 mode=content", m["scorer"])
+		assert.Equal(t, 5.0, m["dataset_documents"])
+	}
+
+	// Without truncation the table keeps its columns and says nothing.
+	plain := render(t, "table", sampleStats(t))
+	assert.NotContains(t, plain, "OUT CUT")
+	assert.NotContains(t, plain, "standing in")
 }

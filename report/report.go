@@ -19,13 +19,27 @@ var Formats = []string{"table", "markdown", "csv", "json", "html"}
 type Options struct {
 	// Title is the HTML page's title ("" for the default).
 	Title string
+	// AllowMixedScorers lets rows judged by different scorers share one
+	// report, every format then naming each row's scorer; without it
+	// Write refuses them with a *leaderboard.MixedError.
+	AllowMixedScorers bool
 }
 
 // Write renders rows (sorted, see leaderboard.SortStats; their order is
-// kept) in format. An unknown format is an error naming the known ones.
+// kept) in format. An unknown format is an error naming the known ones;
+// rows judged by different scorers are a *leaderboard.MixedError unless
+// opts allows them.
 // The html format writes the page without its per-document drill-down;
 // callers that have the records use report/html directly.
 func Write(w io.Writer, format string, rows []leaderboard.ModelStats, opts Options) error {
+	if err := Check(format); err != nil {
+		return err
+	}
+	if !opts.AllowMixedScorers {
+		if err := leaderboard.CheckScorers(rows); err != nil {
+			return err
+		}
+	}
 	switch format {
 	case "table":
 		return writeTable(w, rows)

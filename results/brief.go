@@ -181,7 +181,7 @@ func judgmentField(s *scan.Scanner, j *BriefJudgment, key []byte) error {
 	case "scorer_version":
 		return s.String(&j.Version)
 	case "scorer_options":
-		return rawJSON(s, &j.Options, 3)
+		return stringMap(s, &j.Options, 3)
 	case "scorer_weights":
 		return s.String(&j.Weights)
 	case "scorer_key":
@@ -203,6 +203,31 @@ func judgmentField(s *scan.Scanner, j *BriefJudgment, key []byte) error {
 		return errorValue(s, &j.Error, 3)
 	}
 	return s.Skip(3)
+}
+
+// stringMap reads an object of strings into *m as encoding/json would
+// (merging into a map already there; null clears it), without reflection:
+// judged records all carry their scorer's options. Keys and values alias
+// the line like every string of a Brief.
+func stringMap(s *scan.Scanner, m *map[string]string, depth int) error {
+	if s.Null() {
+		*m = nil
+		return nil
+	}
+	if !s.At('{') {
+		return s.TypeError("an object")
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	return s.Object(func(key []byte) error {
+		var v string
+		if err := s.String(&v); err != nil {
+			return err
+		}
+		(*m)[string(key)] = v
+		return nil
+	}, depth)
 }
 
 // rawJSON checks a value's syntax and hands it to encoding/json, which

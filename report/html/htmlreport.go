@@ -163,7 +163,7 @@ type flipView struct {
 }
 
 func build(in Input) view {
-	v := view{Title: in.Title, Notes: in.Notes, FlipBase: in.FlipBase, FlipCand: in.FlipCand, Statuses: statusOrder}
+	v := view{Title: in.Title, Notes: append(slices.Clip(in.Notes), provenanceNotes(in.Stats)...), FlipBase: in.FlipBase, FlipCand: in.FlipCand, Statuses: statusOrder}
 	if v.Title == "" {
 		v.Title = "hallu report"
 	}
@@ -250,6 +250,29 @@ func facts(in Input) []fact {
 			}
 		}
 		add("scorer", strings.Join(names, ", "))
+	}
+	return out
+}
+
+// provenanceNotes says what the records say about how they were made and a
+// reader must know: a fallback scorer, models judged by different scorers,
+// truncated summaries or documents, models that differ in prompt or
+// dataset.
+func provenanceNotes(stats []leaderboard.ModelStats) []string {
+	var out []string
+	for _, f := range leaderboard.Fallbacks(stats) {
+		out = append(out, "Note: "+f.String()+".")
+	}
+	if err := leaderboard.CheckScorers(stats); err != nil {
+		out = append(out, "Warning: "+err.Error()+".")
+	}
+	for _, s := range stats {
+		if s.OutputTruncated > 0 || s.InputTruncated > 0 {
+			out = append(out, fmt.Sprintf("Truncated: %s: %d summaries cut at the token limit, %d documents cut to the server's context.", s.Model, s.OutputTruncated, s.InputTruncated))
+		}
+	}
+	for _, w := range leaderboard.Warnings(stats) {
+		out = append(out, "Warning: "+w+".")
 	}
 	return out
 }

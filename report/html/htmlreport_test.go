@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hallu-eval/hallu/scorers"
 	"math"
 	"regexp"
 	"strings"
@@ -221,4 +222,14 @@ func TestSelfContained(t *testing.T) {
 	html := render(t, input(t, 0, judged("m", "1", "Visit https://example.com now.", "Visit https://example.com today, they said.", 0.9)))
 	fetch := regexp.MustCompile(`(?i)<(link|img|iframe|object|embed|source|audio|video)\b|\bsrc=|@import|url\(`)
 	assert.Empty(t, fetch.FindAllString(html, -1))
+}
+
+// A fallback scorer and truncation are said on the page.
+func TestProvenanceNotes(t *testing.T) {
+	rows := []leaderboard.ModelStats{{Model: "m", HallucinationRate: math.NaN(), OutputTruncated: 2,
+		Provenance: leaderboard.Provenance{FallbackFor: []string{"hhem"},
+			Scorers: []leaderboard.ScorerSeen{{Identity: scorers.Identity{Name: "overlap", Version: "1"}, Key: "k"}}}}}
+	html := render(t, Input{Stats: rows})
+	assert.Contains(t, html, "scored with overlap standing in for hhem: m")
+	assert.Contains(t, html, "m: 2 summaries cut at the token limit")
 }

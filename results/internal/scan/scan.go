@@ -162,6 +162,9 @@ func ObjectValue[T any](s *Scanner, p **T, depth int, field func(*T, []byte) err
 	return s.Object(func(key []byte) error { return field(v, key) }, depth)
 }
 
+// At reports whether the next value starts with c.
+func (s *Scanner) At(c byte) bool { return s.peek() == c }
+
 // Null consumes a null and reports whether there was one.
 func (s *Scanner) Null() bool {
 	if s.peek() == 'n' && bytes.HasPrefix(s.b[s.i:], []byte("null")) {
