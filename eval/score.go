@@ -88,7 +88,7 @@ type scoreBatch struct {
 // their Judgment to out.
 //
 // Every written record has a Judgment naming the scorer:
-//   - a valid summary gets a Score, or an Error of class ErrClassScorer when
+//   - a valid summary gets a Score, or an Error of class errclass.Scorer when
 //     the scorer failed on it, failed on its whole batch, returned NaN or a
 //     score outside [0,1], or the record has no source text; a failure is
 //     never turned into a score;

@@ -252,7 +252,8 @@ func Load(paths []string, stdin io.Reader, skipped func(path string), opts Optio
 }
 
 // Load reads hallu result paths into the aggregator, as the function Load
-// does.
+// does; the check of scorers across models is left to the caller
+// (CheckScorers), since more may be read afterwards.
 func (a *Aggregator) Load(paths []string, stdin io.Reader, skipped func(path string)) error {
 	inputs, err := Inputs(paths)
 	if err != nil {
