@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/stats"
 )
@@ -39,7 +40,7 @@ var (
 
 // Outcome is one model's result on one document.
 type Outcome struct {
-	Valid  bool    // the summary counts (results.Valid)
+	Valid  bool    // the summary counts (leaderboard.Valid)
 	Scored bool    // valid and judged without a scorer error
 	Score  float64 // the judgment's score when Scored
 	// DocHash identifies the document text (results.TextHash): the
@@ -60,7 +61,7 @@ func (o Outcome) Hallucinated() bool { return o.Score < results.ConsistentThresh
 
 // OutcomeOf reduces a record to its outcome.
 func OutcomeOf(rec *results.Record) Outcome {
-	ob := results.FromRecord(rec)
+	ob := leaderboard.FromRecord(rec)
 	o := Outcome{Valid: ob.Invalid == "", Words: ob.Words, LatencyMS: ob.LatencyMS,
 		HasUsage: ob.HasUsage, TokensIn: ob.TokensIn, TokensOut: ob.TokensOut}
 	o.Scored = o.Valid && ob.Scored && !ob.ScorerError
@@ -85,7 +86,7 @@ type Side struct {
 }
 
 // ReadSide reads result paths (files, "-" for stdin, run directories; see
-// results.Inputs) and returns one model's outcomes. With model "", the input
+// leaderboard.Inputs) and returns one model's outcomes. With model "", the input
 // must hold exactly one model; otherwise records of other models are
 // ignored, so that one run directory can serve both sides. The side's
 // Provenance is filled from its records. Files found in a
@@ -94,7 +95,7 @@ type Side struct {
 func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path string)) (*Side, error) {
 	byModel := map[string]map[string]Outcome{}
 	provs := map[string]*Provenance{}
-	err := results.ReadRecords(paths, stdin, skipped, func(rec *results.Record) error {
+	err := leaderboard.ReadRecords(paths, stdin, skipped, func(rec *results.Record) error {
 		docs := byModel[rec.Model]
 		if docs == nil {
 			docs = map[string]Outcome{}
@@ -105,7 +106,7 @@ func ReadSide(paths []string, stdin io.Reader, model string, skipped func(path s
 			return nil // counted as seen, not kept
 		}
 		if _, dup := docs[rec.DocID]; dup {
-			return fmt.Errorf("%w: model %q document %q was already read (give one stage's output: judgments supersede generations)", results.ErrDuplicate, rec.Model, rec.DocID)
+			return fmt.Errorf("%w: model %q document %q was already read (give one stage's output: judgments supersede generations)", leaderboard.ErrDuplicate, rec.Model, rec.DocID)
 		}
 		docs[rec.DocID] = OutcomeOf(rec)
 		provs[rec.Model].observe(rec)
@@ -139,7 +140,7 @@ type Options struct {
 	MinDocs int
 	// Intervals chooses the method of each model's own rate intervals; the
 	// bootstrap settings (samples, seed) also drive the paired intervals.
-	Intervals results.IntervalOptions
+	Intervals leaderboard.IntervalOptions
 	// AllowSettings compares sides generated with different sampling
 	// settings, with a warning; otherwise they are ErrSettings. Different
 	// scorers, prompts or documents are never compared.
@@ -149,7 +150,7 @@ type Options struct {
 // Result is a comparison. Rates and differences are percentages and
 // percentage points.
 type Result struct {
-	Base, Cand results.ModelStats // each model over the shared documents
+	Base, Cand leaderboard.ModelStats // each model over the shared documents
 
 	Shared   int // documents both sides hold
 	OnlyBase int // documents only the baseline holds
@@ -215,7 +216,7 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 		return nil, err
 	}
 	minDocs := cmp.Or(o.MinDocs, DefaultMinDocs)
-	r := &Result{Samples: cmp.Or(o.Intervals.Samples, results.DefaultBootstrapSamples), Seed: o.Intervals.Seed,
+	r := &Result{Samples: cmp.Or(o.Intervals.Samples, leaderboard.DefaultBootstrapSamples), Seed: o.Intervals.Seed,
 		BaseProv: base.Prov, CandProv: cand.Prov, Warnings: warnings}
 	ids := make([]string, 0, min(len(base.Docs), len(cand.Docs)))
 	var differ []string
@@ -244,7 +245,7 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 	}
 	slices.Sort(ids) // a stable order for the flip list's ties
 
-	baseAgg, candAgg := results.NewAggregator(), results.NewAggregator()
+	baseAgg, candAgg := leaderboard.NewAggregator(), leaderboard.NewAggregator()
 	var hr, ar counts
 	for _, id := range ids {
 		b, c := base.Docs[id], cand.Docs[id]
@@ -266,11 +267,11 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 		return cmp.Compare(y.BaseScore-y.CandScore, x.BaseScore-x.CandScore)
 	})
 	r.Base, r.Cand = baseAgg.Stats()[0], candAgg.Stats()[0]
-	rows := []results.ModelStats{r.Base, r.Cand}
+	rows := []leaderboard.ModelStats{r.Base, r.Cand}
 	// Distinct streams per side, in case both sides carry the same model
 	// name (a model compared with itself after a change).
 	rows[0].Model, rows[1].Model = "base\x00"+r.Base.Model, "cand\x00"+r.Cand.Model
-	if err := results.SetIntervals(rows, o.Intervals); err != nil {
+	if err := leaderboard.SetIntervals(rows, o.Intervals); err != nil {
 		return nil, err
 	}
 	rows[0].Model, rows[1].Model = r.Base.Model, r.Cand.Model
@@ -282,11 +283,11 @@ func Compare(base, cand *Side, o Options) (*Result, error) {
 
 // observation feeds an outcome to the aggregator that computes a side's
 // rates, so that they are the leaderboard's computation exactly.
-func observation(model, id string, o Outcome) results.Observation {
-	ob := results.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score,
+func observation(model, id string, o Outcome) leaderboard.Observation {
+	ob := leaderboard.Observation{Model: model, DocID: id, Scored: o.Scored, Score: o.Score,
 		Words: o.Words, LatencyMS: o.LatencyMS, HasUsage: o.HasUsage, TokensIn: o.TokensIn, TokensOut: o.TokensOut}
 	if !o.Valid {
-		ob.Invalid = results.InvalidUnstated
+		ob.Invalid = leaderboard.InvalidUnstated
 	}
 	return ob
 }

@@ -12,10 +12,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/stats"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/stats"
 )
 
 const summary = "The council approved the new budget on Monday."
@@ -75,9 +78,9 @@ func record(model, id string, o *fixtureOutcome) *results.Record {
 	switch o.State {
 	case "error":
 		r.Summary = ""
-		r.Error = &results.Error{Class: results.ErrClassTimeout, Message: "deadline"}
+		r.Error = &results.Error{Class: errclass.Timeout, Message: "deadline"}
 	case "refusal":
-		r.Summary = results.RefusalSentence
+		r.Summary = leaderboard.RefusalSentence
 	case "scored":
 		r.Judgment = &results.Judgment{Scorer: "test", Score: o.Score}
 	}
@@ -121,7 +124,7 @@ func TestCompareMatchesScipy(t *testing.T) {
 	assert.Equal(t, c.OnlyBase, r.OnlyBase)
 	assert.Equal(t, c.OnlyCand, r.OnlyCand)
 	for _, side := range []struct {
-		got  results.ModelStats
+		got  leaderboard.ModelStats
 		want fixtureRates
 	}{{r.Base, c.Base}, {r.Cand, c.Cand}} {
 		assert.Equal(t, c.Shared, side.got.Documents)
@@ -201,14 +204,14 @@ func TestCompareReproducible(t *testing.T) {
 	c := loadComparison(t)
 	bp, cp := writeSides(t, c)
 	base, cand := readSide(t, bp, ""), readSide(t, cp, "")
-	boot := results.IntervalOptions{Method: results.IntervalBootstrap, Seed: 9, Samples: 1000}
+	boot := leaderboard.IntervalOptions{Method: leaderboard.IntervalBootstrap, Seed: 9, Samples: 1000}
 	r1, err := Compare(base, cand, Options{Intervals: boot})
 	require.NoError(t, err)
 	r2, err := Compare(base, cand, Options{Intervals: boot})
 	require.NoError(t, err)
 	assert.Equal(t, r1.Hallucination, r2.Hallucination)
 	assert.Equal(t, r1.Base.HRLow, r2.Base.HRLow)
-	assert.Equal(t, results.IntervalBootstrap, r1.Base.CI)
+	assert.Equal(t, leaderboard.IntervalBootstrap, r1.Base.CI)
 	boot.Seed = 10
 	r3, err := Compare(base, cand, Options{Intervals: boot})
 	require.NoError(t, err)
@@ -372,7 +375,7 @@ func TestReadSide(t *testing.T) {
 	dup := filepath.Join(dir, "dup.jsonl")
 	require.NoError(t, os.WriteFile(dup, append(buf.Bytes(), buf.Bytes()...), 0o644))
 	_, err = ReadSide([]string{dup}, nil, "a", nil)
-	assert.ErrorIs(t, err, results.ErrDuplicate)
+	assert.ErrorIs(t, err, leaderboard.ErrDuplicate)
 	assert.ErrorContains(t, err, dup+" line 7")
 
 	_, err = ReadSide([]string{filepath.Join(dir, "missing")}, nil, "", nil)
@@ -389,7 +392,7 @@ func TestOutcomeOf(t *testing.T) {
 		Judgment: &results.Judgment{Score: &score}}
 	o := OutcomeOf(r)
 	assert.True(t, o.Valid && o.Scored && o.Hallucinated())
-	r.Judgment = &results.Judgment{Error: &results.Error{Class: results.ErrClassScorer}}
+	r.Judgment = &results.Judgment{Error: &results.Error{Class: errclass.Scorer}}
 	o = OutcomeOf(r)
 	assert.True(t, o.Valid)
 	assert.False(t, o.Scored, "a scorer failure is not a score")

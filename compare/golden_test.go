@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // -update rewrites the golden files from the current output:
@@ -40,7 +42,7 @@ func TestGolden(t *testing.T) {
 		base := keyedSide(t, "base-model", 4, hhem, nil)
 		cand := keyedSide(t, "cand|model", 14, hhem, func(r *results.Record) {
 			if r.DocID == "doc-39" {
-				r.Summary = results.RefusalSentence
+				r.Summary = leaderboard.RefusalSentence
 			}
 		})
 		r, err := Compare(base, cand, Options{})
@@ -50,7 +52,7 @@ func TestGolden(t *testing.T) {
 	older := func() (*Result, []Verdict) {
 		base := sideOf(t, 40, func(i int) *results.Record { return legacyRecord("base-model", i, 6, "overlap", "1") })
 		cand := sideOf(t, 40, func(i int) *results.Record { return legacyRecord("cand-model", i, 5, "overlap", "1") })
-		r, err := Compare(base, cand, Options{Intervals: results.IntervalOptions{Method: results.IntervalBootstrap, Samples: 500, Seed: 3}})
+		r, err := Compare(base, cand, Options{Intervals: leaderboard.IntervalOptions{Method: leaderboard.IntervalBootstrap, Samples: 500, Seed: 3}})
 		require.NoError(t, err)
 		return r, r.Check(gates(2, math.NaN()), DefaultMinDocs)
 	}

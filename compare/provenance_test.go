@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 const testPrompt = "0123456789abcdef"

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -34,14 +36,14 @@ func change(p Paired) string {
 	if math.IsNaN(p.Diff) {
 		return "-"
 	}
-	d := results.IntervalDecimals(p.Diff, p.DiffLow, p.DiffHigh)
+	d := report.IntervalDecimals(p.Diff, p.DiffLow, p.DiffHigh)
 	return fmt.Sprintf("%s [%s, %s]", signed(p.Diff, d), signed(p.DiffLow, d), signed(p.DiffHigh, d))
 }
 
 // rate formats a percentage and its interval with the digits the interval
 // supports, "-" when undefined.
 func rate(x, lo, hi float64) string {
-	if s := results.FormatRate(results.Round1(x), x, lo, hi); s != "" {
+	if s := report.FormatRate(leaderboard.Round1(x), x, lo, hi); s != "" {
 		return s
 	}
 	return "-"
@@ -57,7 +59,7 @@ func score(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 // method describes how the numbers were computed, for a footnote.
 func (r *Result) method() string {
 	ci := "Wilson score"
-	if r.Base.CI == results.IntervalBootstrap {
+	if r.Base.CI == leaderboard.IntervalBootstrap {
 		ci = "percentile bootstrap"
 	}
 	return fmt.Sprintf("Rates: each model on the shared documents, 95%% %s intervals. Changes: candidate − baseline on the documents both answered validly (answer rate: all shared documents; hallucination rate: those also scored under both), 95%% paired bootstrap intervals (%d resamples, seed %d), McNemar's exact test.",
@@ -178,43 +180,43 @@ func (r *Result) WriteMarkdown(w io.Writer, vs []Verdict) error {
 }
 
 type jsonRates struct {
-	Model             string            `json:"model"`
-	Documents         int               `json:"documents"`
-	Valid             int               `json:"valid"`
-	Judged            int               `json:"judged"`
-	Hallucinated      int               `json:"hallucinated"`
-	HallucinationRate results.JSONFloat `json:"hallucination_rate"`
-	HRCILow           results.JSONFloat `json:"hr_ci_low"`
-	HRCIHigh          results.JSONFloat `json:"hr_ci_high"`
-	AnswerRate        results.JSONFloat `json:"answer_rate"`
-	ARCILow           results.JSONFloat `json:"ar_ci_low"`
-	ARCIHigh          results.JSONFloat `json:"ar_ci_high"`
-	CIMethod          string            `json:"ci_method"`
+	Model             string           `json:"model"`
+	Documents         int              `json:"documents"`
+	Valid             int              `json:"valid"`
+	Judged            int              `json:"judged"`
+	Hallucinated      int              `json:"hallucinated"`
+	HallucinationRate report.JSONFloat `json:"hallucination_rate"`
+	HRCILow           report.JSONFloat `json:"hr_ci_low"`
+	HRCIHigh          report.JSONFloat `json:"hr_ci_high"`
+	AnswerRate        report.JSONFloat `json:"answer_rate"`
+	ARCILow           report.JSONFloat `json:"ar_ci_low"`
+	ARCIHigh          report.JSONFloat `json:"ar_ci_high"`
+	CIMethod          string           `json:"ci_method"`
 	// How the side was made; empty where its records are too old to say.
 	Scorer     string          `json:"scorer,omitempty"`
 	PromptHash string          `json:"prompt_hash,omitempty"`
 	Params     *results.Params `json:"params,omitempty"`
 }
 
-func ratesJSON(s results.ModelStats, p *Provenance) jsonRates {
+func ratesJSON(s leaderboard.ModelStats, p *Provenance) jsonRates {
 	return jsonRates{Scorer: p.Scorer(), PromptHash: p.PromptHash(), Params: p.Params(), Model: s.Model, Documents: s.Documents, Valid: s.Valid, Judged: s.Judged, Hallucinated: s.Hallucinated,
-		HallucinationRate: results.JSONFloat(s.HallucinationRate), HRCILow: results.JSONFloat(s.HRLow), HRCIHigh: results.JSONFloat(s.HRHigh),
-		AnswerRate: results.JSONFloat(s.AnswerRate), ARCILow: results.JSONFloat(s.ARLow), ARCIHigh: results.JSONFloat(s.ARHigh), CIMethod: s.CI}
+		HallucinationRate: report.JSONFloat(s.HallucinationRate), HRCILow: report.JSONFloat(s.HRLow), HRCIHigh: report.JSONFloat(s.HRHigh),
+		AnswerRate: report.JSONFloat(s.AnswerRate), ARCILow: report.JSONFloat(s.ARLow), ARCIHigh: report.JSONFloat(s.ARHigh), CIMethod: s.CI}
 }
 
 type jsonPaired struct {
-	Documents     int               `json:"documents"`
-	BaseRate      results.JSONFloat `json:"base_rate"`
-	CandidateRate results.JSONFloat `json:"candidate_rate"`
-	DifferencePP  results.JSONFloat `json:"difference_pp"`
-	CILow         results.JSONFloat `json:"ci_low"`
-	CIHigh        results.JSONFloat `json:"ci_high"`
-	PValue        results.JSONFloat `json:"p_value"`
+	Documents     int              `json:"documents"`
+	BaseRate      report.JSONFloat `json:"base_rate"`
+	CandidateRate report.JSONFloat `json:"candidate_rate"`
+	DifferencePP  report.JSONFloat `json:"difference_pp"`
+	CILow         report.JSONFloat `json:"ci_low"`
+	CIHigh        report.JSONFloat `json:"ci_high"`
+	PValue        report.JSONFloat `json:"p_value"`
 }
 
 func pairedJSON(p Paired) jsonPaired {
-	return jsonPaired{Documents: p.N, BaseRate: results.JSONFloat(p.BaseRate), CandidateRate: results.JSONFloat(p.CandRate),
-		DifferencePP: results.JSONFloat(p.Diff), CILow: results.JSONFloat(p.DiffLow), CIHigh: results.JSONFloat(p.DiffHigh), PValue: results.JSONFloat(p.P)}
+	return jsonPaired{Documents: p.N, BaseRate: report.JSONFloat(p.BaseRate), CandidateRate: report.JSONFloat(p.CandRate),
+		DifferencePP: report.JSONFloat(p.Diff), CILow: report.JSONFloat(p.DiffLow), CIHigh: report.JSONFloat(p.DiffHigh), PValue: report.JSONFloat(p.P)}
 }
 
 // WriteJSON writes the comparison, the verdicts and the overall status

@@ -18,11 +18,13 @@ import (
 	"strings"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/internal/pool"
 	"github.com/hallu-eval/hallu/results"
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // DefaultPrompt is the leaderboard's summarization prompt, byte for byte as
@@ -434,7 +436,7 @@ func (g *Generator) Run(ctx context.Context, src dataset.Source, sink func(*resu
 			return nil
 		case r.Err != nil: // a panic, in Annotate say: that document fails
 			out.rec = g.newRecord(r.In)
-			out.rec.Error = &results.Error{Class: results.ErrClassOther, Message: firstLine(r.Err.Error())}
+			out.rec.Error = &results.Error{Class: errclass.Other, Message: firstLine(r.Err.Error())}
 		}
 		rec := out.rec
 		if err := sink(rec); err != nil {

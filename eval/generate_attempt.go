@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/results"
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // reply is one successful attempt's outcome.

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/results"
-	"github.com/stretchr/testify/require"
 )
 
 // genSource yields n generated documents without holding them: document i

@@ -15,10 +15,12 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hallu-eval/hallu/dataset"
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/results"
 )
 
 func TestGenerateWritesEveryDocumentOnce(t *testing.T) {
@@ -200,7 +202,7 @@ func TestRateLimitExhaustsRetries(t *testing.T) {
 	require.Len(t, recs, 2, "failed documents are still written")
 	for _, r := range recs {
 		require.NotNil(t, r.Error)
-		assert.Equal(t, results.ErrClassRateLimit, r.Error.Class)
+		assert.Equal(t, errclass.RateLimit, r.Error.Class)
 		assert.Contains(t, r.Error.Message, "429")
 		assert.Equal(t, 3, r.Attempts)
 		assert.Empty(t, r.Summary)
@@ -214,26 +216,26 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		fail  func(w http.ResponseWriter, r *http.Request)
 		class string
 	}{
-		{"500 json", func(w http.ResponseWriter, r *http.Request) { genError(w, 500, "overloaded") }, results.ErrClassServer},
+		{"500 json", func(w http.ResponseWriter, r *http.Request) { genError(w, 500, "overloaded") }, errclass.Server},
 		{"502 html", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte("<html>bad gateway</html>"))
-		}, results.ErrClassServer},
-		{"hang past timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, results.ErrClassTimeout},
+		}, errclass.Server},
+		{"hang past timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, errclass.Timeout},
 		{"malformed json", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"choices": [ nonsense`))
-		}, results.ErrClassProtocol},
+		}, errclass.Protocol},
 		{"no choices", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"id":"x","choices":[]}`))
-		}, results.ErrClassProtocol},
+		}, errclass.Protocol},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
 			c, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
 				c.Close()
 			}
-		}, results.ErrClassConnection},
+		}, errclass.Connection},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,7 +247,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				}
 				genOK(w, q)
 			}
-			if tc.class == results.ErrClassConnection { // needs a socket to reset
+			if tc.class == errclass.Connection { // needs a socket to reset
 				checkTransient(t, newGenServer(t, handle), tc.class)
 				return
 			}
@@ -266,7 +268,7 @@ func checkTransient(t *testing.T, srv *genServer, class string) {
 	require.Len(t, m, 2)
 	assert.Nil(t, m["doc-0"].Error)
 	assert.Equal(t, genSummary("doc-0"), m["doc-0"].Summary)
-	if class == results.ErrClassConnection {
+	if class == errclass.Connection {
 		// net/http may resend within one attempt (see below).
 		assert.GreaterOrEqual(t, m["doc-0"].Attempts, 2)
 		assert.LessOrEqual(t, m["doc-0"].Attempts, 3)
@@ -276,7 +278,7 @@ func checkTransient(t *testing.T, srv *genServer, class string) {
 	require.NotNil(t, m["doc-1"].Error)
 	assert.Equal(t, class, m["doc-1"].Error.Class, m["doc-1"].Error.Message)
 	assert.Equal(t, 4, m["doc-1"].Attempts)
-	if class != results.ErrClassConnection {
+	if class != errclass.Connection {
 		assert.Equal(t, 4, srv.attempts("doc-1"))
 		return
 	}
@@ -292,11 +294,11 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 		msg   string
 		class string
 	}{
-		{400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", results.ErrClassBadRequest},
-		{401, "Incorrect API key provided", results.ErrClassAuth},
-		{403, "forbidden", results.ErrClassAuth},
-		{404, `model "nope" not found, try pulling it first`, results.ErrClassNotFound},
-		{422, "unprocessable", results.ErrClassBadRequest},
+		{400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", errclass.BadRequest},
+		{401, "Incorrect API key provided", errclass.Auth},
+		{403, "forbidden", errclass.Auth},
+		{404, `model "nope" not found, try pulling it first`, errclass.NotFound},
+		{422, "unprocessable", errclass.BadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
@@ -352,7 +354,7 @@ func TestStreaming(t *testing.T) {
 
 	cut := m["doc-1"]
 	require.NotNil(t, cut.Error, "a cut stream is an error, not a short summary")
-	assert.Equal(t, results.ErrClassProtocol, cut.Error.Class)
+	assert.Equal(t, errclass.Protocol, cut.Error.Class)
 	assert.Empty(t, cut.Summary)
 	assert.Equal(t, 3, cut.Attempts)
 

@@ -15,10 +15,12 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hallu-eval/hallu/dataset"
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/dataset"
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/results"
 )
 
 // closeAfterReply answers like genOK, advertising keep-alive, then closes
@@ -77,13 +79,13 @@ func TestStreamErrorEventsAreClassifiedLikeStatuses(t *testing.T) {
 		class    string
 		attempts int
 	}{
-		{"data error 400", `data: {"error":{"code":400,"message":"` + ctxMsg + `","type":"invalid_request_error"}}`, results.ErrClassBadRequest, 1},
-		{"llama.cpp error field", `error: {"code":400,"message":"` + ctxMsg + `","type":"invalid_request_error"}`, results.ErrClassBadRequest, 1},
-		{"event error", "event: error\n" + `data: {"code":400,"message":"` + ctxMsg + `"}`, results.ErrClassBadRequest, 1},
-		{"openai type without code", `data: {"error":{"code":"context_length_exceeded","message":"` + ctxMsg + `","type":"invalid_request_error"}}`, results.ErrClassBadRequest, 1},
-		{"data error 503", `data: {"error":{"code":503,"message":"` + ctxMsg + `"}}`, results.ErrClassServer, 3},
-		{"data error 429", `data: {"error":{"code":429,"message":"` + ctxMsg + `"}}`, results.ErrClassRateLimit, 3},
-		{"no code", `data: {"error":"` + ctxMsg + `"}`, results.ErrClassServer, 3},
+		{"data error 400", `data: {"error":{"code":400,"message":"` + ctxMsg + `","type":"invalid_request_error"}}`, errclass.BadRequest, 1},
+		{"llama.cpp error field", `error: {"code":400,"message":"` + ctxMsg + `","type":"invalid_request_error"}`, errclass.BadRequest, 1},
+		{"event error", "event: error\n" + `data: {"code":400,"message":"` + ctxMsg + `"}`, errclass.BadRequest, 1},
+		{"openai type without code", `data: {"error":{"code":"context_length_exceeded","message":"` + ctxMsg + `","type":"invalid_request_error"}}`, errclass.BadRequest, 1},
+		{"data error 503", `data: {"error":{"code":503,"message":"` + ctxMsg + `"}}`, errclass.Server, 3},
+		{"data error 429", `data: {"error":{"code":429,"message":"` + ctxMsg + `"}}`, errclass.RateLimit, 3},
+		{"no code", `data: {"error":"` + ctxMsg + `"}`, errclass.Server, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

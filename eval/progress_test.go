@@ -3,13 +3,14 @@ package eval
 import (
 	"bytes"
 	"context"
-	"github.com/hallu-eval/hallu/internal/httpretry"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/hallu-eval/hallu/internal/httpretry"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/internal/pool"
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -106,7 +108,7 @@ type scoreBatch struct {
 //     the scorer failed (or panicked) on it or on its whole batch, returned
 //     NaN or a score outside [0,1], or the record has no source text; a
 //     failure is never turned into a score;
-//   - an invalid summary (results.InvalidReason: generation error, empty,
+//   - an invalid summary (leaderboard.InvalidReason: generation error, empty,
 //     refusal, MinWords words or fewer) is not judged, as on the
 //     leaderboard: its Judgment has neither Score nor Error, and its
 //     Explanation says why. Reports count it against the answer rate.
@@ -239,7 +241,7 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.
 	for _, rec := range recs {
 		j := newJudgment(rec)
 		rec.Judgment = j
-		if why := results.InvalidReason(rec); why != "" && !cfg.JudgeAll {
+		if why := leaderboard.InvalidReason(rec); why != "" && !cfg.JudgeAll {
 			j.Explanation = "not judged: invalid summary (" + why + ")"
 			continue
 		}
@@ -277,7 +279,7 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.
 }
 
 func scorerError(msg string) *results.Error {
-	return &results.Error{Class: results.ErrClassScorer, Message: msg}
+	return &results.Error{Class: errclass.Scorer, Message: msg}
 }
 
 // ScoreKeep is the results.Resume filter for a score output: a record is

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -141,7 +142,7 @@ func TestScorePanicInPairGoroutineFailsThatRecordOnly(t *testing.T) {
 	assert.Equal(t, ScoreStats{Judged: 2, Failed: 1}, st)
 	got := scoreParse(t, out.Bytes())
 	require.NotNil(t, got[1].Judgment.Error)
-	assert.Equal(t, results.ErrClassScorer, got[1].Judgment.Error.Class)
+	assert.Equal(t, errclass.Scorer, got[1].Judgment.Error.Class)
 	assert.Contains(t, got[1].Judgment.Error.Message, "judge bug on b")
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -77,7 +79,7 @@ func (f *scoreFake) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.
 		case strings.Contains(p.Summary, "BIG"):
 			out[i].Score = 1.5
 		default:
-			out[i].Score = float64(results.WordCount(p.Summary)) / 100
+			out[i].Score = float64(leaderboard.WordCount(p.Summary)) / 100
 			out[i].Explanation = "words/100"
 		}
 	}
@@ -129,14 +131,14 @@ func TestScoreJudgesAndRecordsFailures(t *testing.T) {
 	noSource := scoreRec("nosource", okSummary(10))
 	noSource.Source = "  "
 	genErr := scoreRec("generr", "")
-	genErr.Error = &results.Error{Class: results.ErrClassTimeout, Message: "timed out"}
+	genErr.Error = &results.Error{Class: errclass.Timeout, Message: "timed out"}
 	in := []*results.Record{
 		scoreRec("ok1", okSummary(30)),
 		scoreRec("fail", okSummary(10)+" FAIL"),
 		scoreRec("nan", okSummary(10)+" NAN"),
 		scoreRec("big", okSummary(10)+" BIG"),
 		noSource,
-		scoreRec("refusal", results.RefusalSentence),
+		scoreRec("refusal", leaderboard.RefusalSentence),
 		scoreRec("short", "Too short to count."),
 		scoreRec("empty", "  "),
 		genErr,
@@ -169,7 +171,7 @@ func TestScoreJudgesAndRecordsFailures(t *testing.T) {
 		j := byID[id]
 		assert.Nil(t, j.Score, "%s: a failure is never a score", id)
 		require.NotNil(t, j.Error, id)
-		assert.Equal(t, results.ErrClassScorer, j.Error.Class)
+		assert.Equal(t, errclass.Scorer, j.Error.Class)
 		assert.Contains(t, j.Error.Message, msg)
 	}
 	for id, why := range map[string]string{"refusal": "refusal", "short": "short", "empty": "empty", "generr": "error"} {
@@ -182,7 +184,7 @@ func TestScoreJudgesAndRecordsFailures(t *testing.T) {
 
 	// The report still counts the unjudged invalid summaries against the
 	// answer rate and the failures as unjudged.
-	agg := results.NewAggregator()
+	agg := leaderboard.NewAggregator()
 	for _, rec := range got {
 		require.NoError(t, agg.Add(rec))
 	}
@@ -329,7 +331,7 @@ func TestScoreResumeAfterPartialOutput(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.SplitAfter(first.String(), "\n")
 	failed := scoreParse(t, []byte(lines[8]))[0]
-	failed.Judgment.Score, failed.Judgment.Error = nil, &results.Error{Class: results.ErrClassScorer, Message: "out of memory"}
+	failed.Judgment.Score, failed.Judgment.Error = nil, &results.Error{Class: errclass.Scorer, Message: "out of memory"}
 	var failedLine bytes.Buffer
 	require.NoError(t, results.NewWriter(&failedLine).Write(failed))
 	partial := strings.Join(lines[:8], "") + failedLine.String() + lines[9][:len(lines[9])/2]

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // usageScorer reports token use: pairs whose summary has "FAIL" fail, but

@@ -308,3 +308,15 @@ func countDocs(open func() (dataset.Source, error)) int {
 		}
 	}
 }
+
+// WarnTruncation says, at the end of a generation, how many summaries were
+// made from cut input or cut short: both count as answers on the
+// leaderboard, so the user must hear of them.
+func WarnTruncation(log io.Writer, st eval.GenerateStats) {
+	if st.OutputTruncated > 0 {
+		fmt.Fprintf(log, "hallu: WARNING: %d summaries were cut at the token limit (finish_reason \"length\"); raise --max-tokens or the server's limit\n", st.OutputTruncated)
+	}
+	if st.InputTruncated > 0 {
+		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds); give the server a larger context (llama.cpp: --ctx-size and --no-context-shift; Ollama: num_ctx) and generate again into a new output\n", st.InputTruncated)
+	}
+}

@@ -11,19 +11,17 @@ import (
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/internal/lock"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/report"
+	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
 
-// File names inside a run directory.
-const (
-	GenerationsFile = "generations.jsonl"
-	JudgmentsFile   = "judgments.jsonl"
-	RunHTMLFile     = "report.html"
-)
+// RunHTMLFile is the HTML report's name in a run directory.
+const RunHTMLFile = "report.html"
 
 // RunOptions are the command-line side of `hallu run`.
 type RunOptions struct {
@@ -101,7 +99,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	defer sc.Close()
 
 	var judgmentFiles []string
-	counts := map[string]results.ManifestCounts{}
+	dirs := map[string]string{}
 	for i, m := range c.Models {
 		dir := filepath.Join(c.Output, m.Label)
 		fmt.Fprintf(log, "hallu run: %s: generating\n", m.Name)
@@ -110,9 +108,10 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 			return fmt.Errorf("%s: %w", m.Name, err)
 		}
 		fmt.Fprintf(log, "hallu run: %s: %s\n", m.Name, gst)
+		WarnTruncation(log, gst)
 		fmt.Fprintf(log, "hallu run: %s: scoring with %s\n", m.Name, scorers.IdentityOf(sc))
 		sst, err := Score(ctx, ScoreJob{
-			In: filepath.Join(dir, GenerationsFile), Out: filepath.Join(dir, JudgmentsFile),
+			In: filepath.Join(dir, results.GenerationsFile), Out: filepath.Join(dir, results.JudgmentsFile),
 			Scorer: sc, FallbackFor: fallbackFor, Batch: c.ScoreBatch,
 			Replace: opt.Replace, ReplaceFlag: "--replace", Log: log,
 		})
@@ -122,15 +121,18 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		if sst.Failed > 0 {
 			fmt.Fprintf(log, "hallu run: %s: the scorer failed on %d records (see judgment.error); rerun to retry them\n", m.Name, sst.Failed)
 		}
-		counts[m.Name] = results.ManifestCounts{Dir: m.Label, Generated: gst.Done, GenerationErrors: gst.Failed, Judged: sst.Judged, ScorerErrors: sst.Failed}
-		judgmentFiles = append(judgmentFiles, filepath.Join(dir, JudgmentsFile))
+		dirs[m.Name] = m.Label
+		judgmentFiles = append(judgmentFiles, filepath.Join(dir, results.JudgmentsFile))
 	}
 
 	// Everything below is computed from the records, not from this config:
 	// the files are the truth a rerun or a reader sees.
-	rows, err := leaderboard.Load(judgmentFiles, nil, nil)
+	rows, err := leaderboard.Load(judgmentFiles, nil, nil, leaderboard.Options{})
 	if err != nil {
 		return err
+	}
+	for _, w := range leaderboard.Warnings(rows) {
+		fmt.Fprintf(log, "hallu run: WARNING: %s\n", w)
 	}
 	man := &results.Manifest{
 		HalluVersion: opt.Version,
@@ -138,15 +140,18 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		Dataset:      c.Dataset,
 		StartedAt:    started,
 		EndedAt:      time.Now().UTC(),
-		Models:       counts,
 	}
-	man.fromRows(rows)
+	describe(man, rows, dirs)
 	if err := results.WriteManifest(c.Output, man); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	for _, f := range c.Report.Formats {
+		if f == "html" {
+			continue // report.html is always written
+		}
 		path := filepath.Join(c.Output, "leaderboard."+report.Ext(f))
-		if err := report.WriteFile(path, f, rows); err != nil {
+		err := atomicfile.Write(path, func(w io.Writer) error { return report.Write(w, f, rows, report.Options{}) })
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(log, "hallu run: wrote %s\n", path)
@@ -156,8 +161,8 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		return fmt.Errorf("html report: %w", err)
 	}
 	fmt.Fprintf(log, "hallu run: wrote %s\n", htmlPath)
-	fmt.Fprintf(opt.Stdout, "\ndataset: %s   results: %s\n\n", c.Dataset, c.Output)
-	if err := report.Write(opt.Stdout, "table", rows); err != nil {
+	fmt.Fprintf(opt.Stdout, "\ndataset: %s   results: %s\n", c.Dataset, c.Output)
+	if err := report.Write(opt.Stdout, "table", rows, report.Options{}); err != nil {
 		return err
 	}
 	fmt.Fprintf(opt.Stdout, "\nHTML report: %s\n", htmlPath)
@@ -183,7 +188,7 @@ func (c *RunConfig) generateJob(m ModelConfig, prompt string) (GenerateJob, erro
 		Limit:       c.Limit,
 		Shard:       c.Shard,
 		Strict:      *c.Strict,
-		Out:         filepath.Join(c.Output, m.Label, GenerationsFile),
+		Out:         filepath.Join(c.Output, m.Label, results.GenerationsFile),
 		EndpointSet: m.endpointSet,
 		Config: eval.GenerateConfig{
 			Endpoint:          m.Endpoint,

@@ -14,6 +14,13 @@ import (
 	"github.com/hallu-eval/hallu/internal/atomicfile"
 )
 
+// Names of the per-model files `hallu run` writes in MODEL/ under its output
+// directory; readers of run directories look for them.
+const (
+	GenerationsFile = "generations.jsonl"
+	JudgmentsFile   = "judgments.jsonl"
+)
+
 // Reader decodes a JSONL stream of records. Lines are read whole (no length
 // limit), so a 24K-word source does not break it.
 type Reader struct {

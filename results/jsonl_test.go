@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
 )
 
 func line(t *testing.T, rec *Record) string {
@@ -23,7 +25,7 @@ func line(t *testing.T, rec *Record) string {
 func TestResumeKeepsFinishedDropsFailedAndTorn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	ok1 := line(t, &Record{DocID: "a", Model: "m", Summary: "fine"})
-	failed := line(t, &Record{DocID: "b", Model: "m", Error: &Error{Class: ErrClassServer, Message: "503"}})
+	failed := line(t, &Record{DocID: "b", Model: "m", Error: &Error{Class: errclass.Server, Message: "503"}})
 	dup := line(t, &Record{DocID: "a", Model: "m", Summary: "again"})
 	ok2 := line(t, &Record{DocID: "c", Model: "m", Summary: "fine"})
 	torn := line(t, &Record{DocID: "d", Model: "m", Summary: "cut"})
@@ -115,7 +117,7 @@ func TestResumeCutsATornLineInPlaceAndKeepsTheMode(t *testing.T) {
 	assert.Equal(t, ok, string(b))
 
 	// A rewrite (a failed record dropped) keeps the mode too.
-	failed := line(t, &Record{DocID: "c", Model: "m", Error: &Error{Class: ErrClassServer, Message: "503"}})
+	failed := line(t, &Record{DocID: "c", Model: "m", Error: &Error{Class: errclass.Server, Message: "503"}})
 	require.NoError(t, os.WriteFile(path, []byte(ok+failed), 0o640))
 	_, w, err = Resume(path, func(r *Record) bool { return r.Error == nil }, func(*Record) string { return "" })
 	require.NoError(t, err)

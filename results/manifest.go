@@ -21,9 +21,18 @@ type Manifest struct {
 	// the writer: API keys are named by environment variable, never stored.
 	Config map[string]any `json:"config,omitempty"`
 
-	Dataset       string `json:"dataset"`                  // as given: a path, "builtin", ...
-	DatasetSHA256 string `json:"dataset_sha256,omitempty"` // of the documents as read
-	Documents     int    `json:"documents,omitempty"`      // documents in the dataset after limit/shard
+	// Dataset is the dataset as the config named it (a path, "builtin").
+	// Everything below it is computed from the records the run left, not
+	// from the config: DatasetSHA256 fingerprints their (document id, text
+	// hash) pairs, and it, Documents, Scorer and PromptHash are set when
+	// every model's records agree (per-model values are in Models).
+	Dataset       string   `json:"dataset"`
+	DatasetSHA256 string   `json:"dataset_sha256,omitempty"`
+	Documents     int      `json:"documents,omitempty"`
+	Scorer        string   `json:"scorer,omitempty"`
+	ScorerKey     string   `json:"scorer_key,omitempty"`
+	FallbackFor   []string `json:"fallback_for,omitempty"`
+	PromptHash    string   `json:"prompt_hash,omitempty"`
 
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
@@ -32,13 +41,26 @@ type Manifest struct {
 	Models map[string]ManifestCounts `json:"models,omitempty"`
 }
 
-// ManifestCounts is what a run produced for one model.
+// ManifestCounts is what one model's records in a run hold.
 type ManifestCounts struct {
 	Dir              string `json:"dir,omitempty"` // directory under the run, e.g. the model's label
-	Generated        int    `json:"generated"`     // records written by generate
+	Documents        int    `json:"documents"`
+	Generated        int    `json:"generated"` // records with a summary
 	GenerationErrors int    `json:"generation_errors"`
 	Judged           int    `json:"judged"`
 	ScorerErrors     int    `json:"scorer_errors"`
+	OutputTruncated  int    `json:"output_truncated"`
+	InputTruncated   int    `json:"input_truncated"`
+
+	DatasetSHA256      string   `json:"dataset_sha256,omitempty"`
+	Scorer             string   `json:"scorer,omitempty"`
+	ScorerKey          string   `json:"scorer_key,omitempty"`
+	FallbackFor        []string `json:"fallback_for,omitempty"`
+	PromptHashes       []string `json:"prompt_hashes,omitempty"`
+	Params             []string `json:"params,omitempty"` // canonical JSON of each distinct setting
+	Endpoints          []string `json:"endpoints,omitempty"`
+	ServedModels       []string `json:"served_models,omitempty"`
+	SystemFingerprints []string `json:"system_fingerprints,omitempty"`
 }
 
 // WriteManifest writes m as dir/manifest.json, atomically: a crash leaves the

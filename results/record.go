@@ -1,6 +1,7 @@
-// Package results holds hallu's one record type, the JSONL stream that every
-// stage reads and writes, and the aggregation that turns records into the
-// leaderboard's rates.
+// Package results is hallu's wire contract: the one record type, the JSONL
+// stream that every stage reads and writes (Reader, Writer, Resume), the
+// record keys, and the run manifest. Aggregation lives in leaderboard and
+// rendering in report.
 package results
 
 import (
@@ -78,25 +79,11 @@ type Usage struct {
 	CompletionTokens int `json:"completion_tokens"`
 }
 
-// Error classes. A class says what a user can do about it; the message keeps
-// the detail.
-const (
-	ErrClassRateLimit  = "rate_limit"  // 429 after all retries
-	ErrClassServer     = "server"      // 5xx after all retries
-	ErrClassTimeout    = "timeout"     // per-request timeout after all retries
-	ErrClassConnection = "connection"  // reset/refused after all retries
-	ErrClassBadRequest = "bad_request" // 400, e.g. context too long
-	ErrClassAuth       = "auth"        // 401/403
-	ErrClassNotFound   = "not_found"   // 404, e.g. unknown model
-	ErrClassProtocol   = "protocol"    // malformed reply, stream cut short
-	ErrClassCanceled   = "canceled"    // run interrupted before an answer
-	ErrClassScorer     = "scorer"      // the scorer failed on this record
-	ErrClassOther      = "other"
-)
-
 // Error is a failure recorded in place of a result. A record with an error is
 // never turned into a score.
 type Error struct {
+	// Class is one of internal/errclass's classes (rate_limit, timeout,
+	// scorer, ...): what a user can do about the failure.
 	Class   string `json:"class"`
 	Message string `json:"message"`
 }

@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/compare"
-	"github.com/hallu-eval/hallu/htmlreport"
-	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report/html"
 )
 
 func init() {
@@ -61,7 +61,7 @@ func runCompare(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	junit := fs.String("junit", "", "also write the gates as a JUnit XML report to `FILE`")
 	htmlOut := fs.String("html", "", "also write an HTML report (rates, drill-down, flipped documents side by side) to `FILE`")
 	htmlMax := fs.Int("html-max-docs", htmlreport.DefaultMaxDocs, "html: documents of each status shown per model")
-	var iv results.IntervalOptions
+	var iv leaderboard.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	// --bootstrap-seed is the project-wide name of the resampling seed;
 	// --seed, compare's name for it before, stays as an alias. Defined only

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/hallu-eval/hallu/compare"
-	"github.com/hallu-eval/hallu/htmlreport"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report/html"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -33,7 +34,7 @@ func writeCompareHTML(ctx context.Context, w io.Writer, paths [2]string, res *co
 			continue
 		}
 		n := 0
-		err := results.ReadRecords([]string{p}, strings.NewReader(""), nil, func(rec *results.Record) error {
+		err := leaderboard.ReadRecords([]string{p}, strings.NewReader(""), nil, func(rec *results.Record) error {
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -66,7 +67,7 @@ func writeCompareHTML(ctx context.Context, w io.Writer, paths [2]string, res *co
 	in := htmlreport.Input{
 		Title:     "hallu compare: " + sides[0] + " vs " + sides[1],
 		Generated: time.Now(),
-		Stats:     []results.ModelStats{res.Base, res.Cand},
+		Stats:     []leaderboard.ModelStats{res.Base, res.Cand},
 		Notes:     notes,
 		Docs:      col.Models(),
 		MaxDocs:   maxDocs,

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
@@ -259,7 +261,7 @@ func TestReportIntervalsAndCommon(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.SplitAfter(string(b), "\n")
 	for i := 30; i < 40; i++ {
-		lines[i] = strings.Replace(lines[i], "The cat sat on the mat today.", results.RefusalSentence, 1)
+		lines[i] = strings.Replace(lines[i], "The cat sat on the mat today.", leaderboard.RefusalSentence, 1)
 	}
 	require.NoError(t, os.WriteFile(bPath, []byte(strings.Join(lines, "")), 0o644))
 
@@ -280,7 +282,7 @@ func TestReportIntervalsAndCommon(t *testing.T) {
 	require.Equal(t, 0, code2)
 	assert.Equal(t, out, out2, "the same seed, the same intervals")
 	assert.Contains(t, out, ",bootstrap,")
-	assert.True(t, strings.HasPrefix(out, results.CSVHeader+","))
+	assert.True(t, strings.HasPrefix(out, report.CSVHeader+","))
 
 	code, _, errOut = reportCmd(t, "", "--ci", "exact", dir)
 	assert.Equal(t, 2, code)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/pipeline"
 )
 
 // yamlKeys lists the config keys of typ as docs/config.md names them:
@@ -38,7 +40,7 @@ func TestConfigKeysDocumented(t *testing.T) {
 	b, err := os.ReadFile("../../docs/config.md")
 	require.NoError(t, err)
 	doc := string(b)
-	keys := yamlKeys(reflect.TypeFor[runConfig](), "")
+	keys := yamlKeys(reflect.TypeFor[pipeline.RunConfig](), "")
 	require.Contains(t, keys, "models[].params")
 	require.Contains(t, keys, "report.formats")
 	for _, k := range keys {

@@ -159,20 +159,8 @@ Flags:
 		msg += "; rerun the same command to retry the failed ones"
 	}
 	fmt.Fprintln(stderr, msg)
-	warnTruncation(stderr, st)
+	pipeline.WarnTruncation(stderr, st)
 	return nil
-}
-
-// warnTruncation says, at the end of a run, how many summaries were made
-// from cut input or cut short: both count as answers on the leaderboard,
-// so the user must hear about them.
-func warnTruncation(stderr io.Writer, st eval.GenerateStats) {
-	if st.OutputTruncated > 0 {
-		fmt.Fprintf(stderr, "hallu: WARNING: %d summaries were cut at the token limit (finish_reason \"length\"); raise --max-tokens or the server's limit\n", st.OutputTruncated)
-	}
-	if st.InputTruncated > 0 {
-		fmt.Fprintf(stderr, "hallu: WARNING: %d documents were cut by the server to fit its context (prompt tokens reported far below the prompt's size); raise the server's context (llama.cpp: --ctx-size with --no-context-shift; Ollama: num_ctx) and rerun with --replace\n", st.InputTruncated)
-	}
 }
 
 // apiKey reads the key from the environment. A variable the user named

@@ -232,7 +232,7 @@ func TestGenerateSurvivesKillAndSignal(t *testing.T) {
 	_, err = f.WriteString(`{"schema":1,"doc_id":"doc-5`)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	done, w, err := results.Resume(out, func(r *results.Record) bool { return r.Error == nil })
+	done, w, err := results.Resume(out, func(r *results.Record) bool { return r.Error == nil }, func(r *results.Record) string { return r.GenKey })
 	require.NoError(t, err, "the file after kill -9 parses")
 	require.NoError(t, w.Close())
 	afterKill := len(done)
@@ -267,4 +267,13 @@ func TestGenerateSurvivesKillAndSignal(t *testing.T) {
 		_, doc, _ := strings.Cut(id, "\x00")
 		assert.Equal(t, 1, srv.requests(doc), "%s was finished before the kill and not asked again", doc)
 	}
+}
+
+// countLines counts the lines of a file; 0 when it cannot be read.
+func countLines(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte{'\n'})
 }

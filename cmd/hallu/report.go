@@ -5,13 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/hallu-eval/hallu/internal/atomicfile"
+
 	"github.com/hallu-eval/hallu/eval"
-	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/report"
 )
 
 func init() {
@@ -27,9 +29,10 @@ func runReport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	format := fs.String("format", "table", "output format: "+strings.Join(formatNames, ", "))
 	outPath := addOutFlag(fs, "write the report to `FILE` instead of standard output")
 	from := fs.String("from", "hallu", "input layout: hallu (result JSONL files or run directories) or vectara (the leaderboard's output/ORG/MODEL/judgments.jsonl)")
-	var iv results.IntervalOptions
+	var iv leaderboard.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	common := fs.Bool("common", false, "rate hallucination and consistency only on the documents every model answered validly (the leaderboard's old protocol); answer rates still cover all documents")
+	mixed := fs.Bool("mixed-scorers", false, "allow models judged by different scorers (or versions, options, weights) in one table, with a scorer column; refused otherwise")
 	html := addHTMLFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] [PATH...]
@@ -54,10 +57,6 @@ Flags:
 	if err := checkFormat(*format, formatNames...); err != nil {
 		return usageError(err)
 	}
-	rep, err := results.LookupReporter(*format)
-	if err != nil {
-		return exitCode(2, err)
-	}
 	if err := iv.Check(); err != nil {
 		return exitCode(2, err)
 	}
@@ -71,7 +70,8 @@ Flags:
 		paths = []string{"-"}
 	}
 
-	agg := results.NewAggregator()
+	var err error
+	agg := leaderboard.NewAggregator()
 	if *common {
 		agg.KeepForCommon()
 	}
@@ -104,26 +104,37 @@ Flags:
 		}
 		fmt.Fprintf(stderr, "hallu report: --common: kept %d documents that all %d models answered validly\n", kept, len(stats))
 	}
-	if iv.Method == results.IntervalBootstrap {
-		if err := results.SetIntervals(stats, iv); err != nil {
+	// One table compares models only when one scorer judged them all: a
+	// rate from overlap beside a rate from HHEM ranks the scorers, not the
+	// models.
+	if err := leaderboard.CheckScorers(stats); err != nil && !*mixed {
+		html.finishStdin()
+		return exitCode(2, fmt.Errorf("%w (--mixed-scorers shows them in one table, with a scorer column)", err))
+	}
+	for _, w := range leaderboard.Warnings(stats) {
+		fmt.Fprintf(stderr, "hallu report: WARNING: %s\n", w)
+	}
+	if iv.Method == leaderboard.IntervalBootstrap {
+		if err := leaderboard.SetIntervals(stats, iv); err != nil {
 			return exitCode(2, err)
 		}
 	}
 	if *format == "html" && *from == "hallu" {
 		return html.write(ctx, paths, stats, stdout, stderr, *outPath)
 	}
+	opts := report.Options{AllowMixedScorers: *mixed}
 	if *outPath == "" {
-		return rep.Write(stdout, stats)
+		return report.Write(stdout, *format, stats, opts)
 	}
-	return writeFileAtomic(*outPath, func(w io.Writer) error { return rep.Write(w, stats) })
+	return writeFileAtomic(*outPath, func(w io.Writer) error { return report.Write(w, *format, stats, opts) })
 }
 
 // addIntervalFlags declares the interval flags that report and compare
 // share.
-func addIntervalFlags(fs *flag.FlagSet, iv *results.IntervalOptions) {
-	iv.Method = results.IntervalWilson
-	fs.StringVar(&iv.Method, "ci", results.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
-	fs.IntVar(&iv.Samples, "bootstrap-samples", results.DefaultBootstrapSamples, "bootstrap resamples")
+func addIntervalFlags(fs *flag.FlagSet, iv *leaderboard.IntervalOptions) {
+	iv.Method = leaderboard.IntervalWilson
+	fs.StringVar(&iv.Method, "ci", leaderboard.IntervalWilson, "95% intervals: wilson (score interval) or bootstrap (percentile bootstrap over documents)")
+	fs.IntVar(&iv.Samples, "bootstrap-samples", leaderboard.DefaultBootstrapSamples, "bootstrap resamples")
 	fs.Uint64Var(&iv.Seed, "bootstrap-seed", 1, "bootstrap seed; the same seed gives the same intervals")
 	// --seed was this flag's name before --seed came to mean sampling only
 	// (generate's); the old spelling still works, with a notice.

@@ -6,20 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/hallu-eval/hallu/htmlreport"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/pipeline"
+	htmlreport "github.com/hallu-eval/hallu/report/html"
 	"github.com/hallu-eval/hallu/results"
 )
-
-// RunHTMLFile is the name of the HTML report `hallu run` writes into its
-// output directory.
-const RunHTMLFile = "report.html"
 
 // htmlReport is `hallu report --format html`: its flags, and the drill-down
 // it collects while report reads the results.
@@ -104,30 +98,18 @@ func collectRecords(r *results.Reader, add func(*results.Record)) error {
 // write renders the page from report's final statistics to outPath
 // (atomically) or, when outPath is "", to stdout. Bad input exits with status
 // 2, as for the other formats.
-func (h *htmlReport) write(ctx context.Context, paths []string, stats []results.ModelStats, stdout, stderr io.Writer, outPath string) error {
+func (h *htmlReport) write(ctx context.Context, paths []string, stats []leaderboard.ModelStats, stdout, stderr io.Writer, outPath string) error {
 	if err := h.finishStdin(); err != nil {
 		return exitCode(2, err)
 	}
 	col := h.collector()
-	var notes []string
-	skipped := func(path string) { notes = append(notes, "Skipped "+path+": not hallu result records.") }
-	n := 0
-	// Standard input was collected as report read it; here it reads as empty.
-	err := results.ReadRecords(paths, strings.NewReader(""), skipped, func(rec *results.Record) error {
-		if n++; n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		col.Add(rec)
-		return nil
-	})
+	notes, err := pipeline.CollectDocs(ctx, paths, col)
 	if err != nil {
 		return exitCode(2, err)
 	}
 	in := htmlreport.Input{Title: h.title, Generated: time.Now(), Stats: stats, Docs: col.Models(), MaxDocs: maxDocs(h.maxDocs)}
 	var mnotes []string
-	in.Manifest, in.Params, mnotes = manifests(paths)
+	in.Manifest, in.Params, mnotes = pipeline.Manifests(paths)
 	in.Notes = append(notes, mnotes...)
 	if len(stats) > 0 && stats[0].CommonDocs > 0 {
 		in.Notes = append(in.Notes, fmt.Sprintf("--common: the judged rates cover the %d documents every model answered validly; the document list below still shows every document.", stats[0].CommonDocs))
@@ -160,7 +142,7 @@ func writeHTMLReport(ctx context.Context, paths []string, stdin io.Reader, out i
 		stderr = io.Discard
 	}
 	h := &htmlReport{maxDocs: opts.MaxDocs, title: opts.Title}
-	agg := results.NewAggregator()
+	agg := leaderboard.NewAggregator()
 	err := agg.Load(paths, h.stdin(htmlreport.Extension, stdin), func(path string) {
 		fmt.Fprintf(stderr, "hallu report: skipping %s: not hallu result records\n", path)
 	})
@@ -172,56 +154,4 @@ func writeHTMLReport(ctx context.Context, paths []string, stdin io.Reader, out i
 		return exitCode(2, err)
 	}
 	return h.write(ctx, paths, agg.Stats(), out, stderr, "")
-}
-
-// manifests reads the manifest.json of every directory among paths: the
-// parameter counts of all of them, and the manifest itself when there is
-// exactly one (the header describes one run).
-func manifests(paths []string) (*results.Manifest, map[string]float64, []string) {
-	params := map[string]float64{}
-	var found []*results.Manifest
-	var notes []string
-	for _, p := range paths {
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			continue
-		}
-		m, err := results.ReadManifest(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			// The report does not need the manifest; say why it lacks it.
-			notes = append(notes, "Ignored "+filepath.Join(p, results.ManifestFile)+": "+err.Error())
-			continue
-		}
-		found = append(found, m)
-		for k, v := range htmlreport.ParamsFromManifest(m) {
-			params[k] = v
-		}
-	}
-	if len(found) == 1 {
-		return found[0], params, notes
-	}
-	return nil, params, notes
-}
-
-// writeRunHTML writes dir/report.html for `hallu run` from the run's
-// statistics, its judgment files and its manifest, and returns its path.
-func writeRunHTML(ctx context.Context, dir string, judgmentFiles []string, man *results.Manifest, stats []results.ModelStats) (string, error) {
-	col := htmlreport.NewCollector(htmlreport.DefaultMaxDocs)
-	err := results.ReadRecords(judgmentFiles, nil, nil, func(rec *results.Record) error {
-		col.Add(rec)
-		return ctx.Err()
-	})
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, RunHTMLFile)
-	err = writeFileAtomic(path, func(w io.Writer) error {
-		return htmlreport.Write(w, htmlreport.Input{
-			Generated: time.Now(), Stats: stats, Params: htmlreport.ParamsFromManifest(man), Manifest: man,
-			Docs: col.Models(), MaxDocs: htmlreport.DefaultMaxDocs,
-		})
-	})
-	return path, err
 }

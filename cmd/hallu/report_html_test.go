@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/pipeline"
+	"github.com/hallu-eval/hallu/results"
 )
 
 // demoRun runs the demo configuration (builtin models, overlap scorer) into
@@ -100,11 +103,11 @@ func TestWriteRunHTML(t *testing.T) {
 	man, err := results.ReadManifest(dir)
 	require.NoError(t, err)
 	files := []string{filepath.Join(dir, "builtin_lead-3", results.JudgmentsFile), filepath.Join(dir, "builtin_corrupt", results.JudgmentsFile)}
-	stats, err := aggregateFiles(files)
+	stats, err := leaderboard.Load(files, nil, nil, leaderboard.Options{})
 	require.NoError(t, err)
-	path, err := writeRunHTML(context.Background(), dir, files, man, stats)
+	path := filepath.Join(dir, pipeline.RunHTMLFile)
+	err = pipeline.WriteHTML(context.Background(), path, files, man, stats)
 	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(dir, RunHTMLFile), path)
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `id="chart-size"`)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,7 +47,7 @@ func TestReportDirectoryAndFormats(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3)
-	assert.True(t, strings.HasPrefix(lines[0], results.CSVHeader+","))
+	assert.True(t, strings.HasPrefix(lines[0], report.CSVHeader+","))
 	assert.True(t, strings.HasPrefix(lines[1], "m2,0.0,100.0,100.0,7.0,"), lines[1])
 	assert.True(t, strings.HasPrefix(lines[2], "m1,25.0,75.0,100.0,7.0,"), lines[2])
 

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -219,14 +220,14 @@ func fullRecord() *results.Record {
 		GenKey: "k", ServedModel: "m-2026", SystemFingerprint: "fp",
 		Summary: "A text.", Raw: "<think>x</think>A text.", FinishReason: "length",
 		LatencyMS: 12.5, TTFTMS: 3.5, Usage: &results.Usage{PromptTokens: 10, CompletionTokens: 3},
-		Attempts: 2, Error: &results.Error{Class: results.ErrClassTimeout, Message: "slow"},
+		Attempts: 2, Error: &results.Error{Class: errclass.Timeout, Message: "slow"},
 		OutputTruncated: true, InputTruncated: true, PromptTokensEst: 12,
 		StartedAt: at, EndedAt: at.Add(time.Second),
 		Injected: []results.Injection{{Kind: "number", Original: "3", Replaced: "4"}},
 		Judgment: &results.Judgment{
 			Scorer: "judge", Version: "1", Options: map[string]string{"model": "j"}, Weights: "abc",
 			ScorerKey: "sk", GenHash: "gh", FallbackFor: "hhem", Score: &score, Explanation: "why",
-			Error: &results.Error{Class: results.ErrClassScorer, Message: "m"},
+			Error: &results.Error{Class: errclass.Scorer, Message: "m"},
 			Usage: &results.Usage{PromptTokens: 1, CompletionTokens: 1}, At: at,
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/refmodel"
 	"github.com/hallu-eval/hallu/results"
 )
@@ -29,7 +30,7 @@ func scoreCLIInput(t *testing.T, n int) []byte {
 			require.NoError(t, w.Write(&results.Record{DocID: "doc" + strconv.Itoa(i), Model: model, Source: article, Summary: summary, Injected: inj}))
 		}
 	}
-	require.NoError(t, w.Write(&results.Record{DocID: "refused", Model: refmodel.Lead3, Source: "Some text.", Summary: results.RefusalSentence}))
+	require.NoError(t, w.Write(&results.Record{DocID: "refused", Model: refmodel.Lead3, Source: "Some text.", Summary: leaderboard.RefusalSentence}))
 	return b.Bytes()
 }
 

@@ -22,13 +22,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hallu-eval/hallu/results"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
 )
 
 // Failure is a classified attempt error.
 type Failure struct {
-	Class      string // results.ErrClass*
+	Class      string // an internal/errclass class
 	Retry      bool
 	RetryAfter time.Duration // what the server asked for; 0 = not said
 	Msg        string
@@ -96,10 +97,10 @@ func Classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 
 func classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Failure {
 	if abort.Err() != nil {
-		return &Failure{Class: results.ErrClassCanceled, Msg: "interrupted"}
+		return &Failure{Class: errclass.Canceled, Msg: "interrupted"}
 	}
 	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: "no complete reply within the request timeout"}
+		return &Failure{Class: errclass.Timeout, Retry: true, Msg: "no complete reply within the request timeout"}
 	}
 	status, header := info.Get()
 	// An error event read by ChatTransport explains whatever go-openai
@@ -116,12 +117,12 @@ func classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 		return streamFailure(streamErr, header)
 	case errors.As(err, &trErr):
 		if isTimeout(err) {
-			return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: err.Error()}
+			return &Failure{Class: errclass.Timeout, Retry: true, Msg: err.Error()}
 		}
 		// Before any reply: nothing was answered, so another try is safe.
-		return &Failure{Class: results.ErrClassConnection, Retry: true, Msg: err.Error()}
+		return &Failure{Class: errclass.Connection, Retry: true, Msg: err.Error()}
 	case strings.Contains(err.Error(), serverClosedIdle):
-		return &Failure{Class: results.ErrClassConnection, Retry: true, Msg: err.Error()}
+		return &Failure{Class: errclass.Connection, Retry: true, Msg: err.Error()}
 	case errors.As(err, &apiErr):
 		code := apiErr.HTTPStatusCode
 		if code == 0 { // an error event inside a stream, as go-openai read it
@@ -140,22 +141,22 @@ func classify(err error, attemptCtx, abort context.Context, info *RespInfo) *Fai
 		if status != 0 {
 			msg = fmt.Sprintf("HTTP %d: malformed reply: %s", status, msg)
 		}
-		return &Failure{Class: results.ErrClassProtocol, Retry: true, Msg: msg, Status: status}
+		return &Failure{Class: errclass.Protocol, Retry: true, Msg: msg, Status: status}
 	}
 	if isTimeout(err) {
-		return &Failure{Class: results.ErrClassTimeout, Retry: true, Msg: err.Error()}
+		return &Failure{Class: errclass.Timeout, Retry: true, Msg: err.Error()}
 	}
 	var oe *net.OpError
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.As(err, &oe) {
-		return &Failure{Class: results.ErrClassConnection, Retry: true, Msg: err.Error()}
+		return &Failure{Class: errclass.Connection, Retry: true, Msg: err.Error()}
 	}
 	if errors.Is(err, openai.ErrChatCompletionInvalidModel) || errors.Is(err, openai.ErrReasoningModelLimitationsOther) ||
 		errors.Is(err, openai.ErrReasoningModelLimitationsLogprobs) || errors.Is(err, openai.ErrReasoningSamplingUnsupported) {
 		// go-openai refused to send the request.
-		return &Failure{Class: results.ErrClassBadRequest, Msg: err.Error()}
+		return &Failure{Class: errclass.BadRequest, Msg: err.Error()}
 	}
-	return &Failure{Class: results.ErrClassOther, Msg: err.Error()}
+	return &Failure{Class: errclass.Other, Msg: err.Error()}
 }
 
 func isTimeout(err error) bool {
@@ -171,7 +172,7 @@ func streamFailure(se *StreamError, h http.Header) *Failure {
 		f.Msg = se.Error()
 		return f
 	}
-	return &Failure{Class: results.ErrClassServer, Retry: true, Msg: se.Error()}
+	return &Failure{Class: errclass.Server, Retry: true, Msg: se.Error()}
 }
 
 // StatusFailure classifies an HTTP error status; detail is the server's
@@ -180,19 +181,19 @@ func StatusFailure(code int, detail string, h http.Header) *Failure {
 	f := &Failure{Msg: fmt.Sprintf("HTTP %d: %s", code, detail), Status: code}
 	switch {
 	case code == http.StatusTooManyRequests:
-		f.Class, f.Retry = results.ErrClassRateLimit, true
+		f.Class, f.Retry = errclass.RateLimit, true
 	case code == http.StatusRequestTimeout:
-		f.Class, f.Retry = results.ErrClassTimeout, true
+		f.Class, f.Retry = errclass.Timeout, true
 	case code >= 500:
-		f.Class, f.Retry = results.ErrClassServer, true
+		f.Class, f.Retry = errclass.Server, true
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		f.Class = results.ErrClassAuth
+		f.Class = errclass.Auth
 	case code == http.StatusNotFound:
-		f.Class = results.ErrClassNotFound
+		f.Class = errclass.NotFound
 	case code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge || code == http.StatusUnprocessableEntity:
-		f.Class = results.ErrClassBadRequest
+		f.Class = errclass.BadRequest
 	default:
-		f.Class = results.ErrClassOther
+		f.Class = errclass.Other
 	}
 	if f.Retry {
 		f.RetryAfter = RetryAfter(h, time.Now())
@@ -356,7 +357,7 @@ func (p Policy) Do(stop context.Context, try func(attempt int) *Failure) (int, *
 		if f == nil {
 			return attempt, nil, nil
 		}
-		if f.Class == results.ErrClassCanceled || (f.Retry && stop.Err() != nil) {
+		if f.Class == errclass.Canceled || (f.Retry && stop.Err() != nil) {
 			return attempt, f, ErrInterrupted
 		}
 		if !f.Retry || attempt > p.MaxRetries {

@@ -11,15 +11,16 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
 )
 
 func TestPolicyDo(t *testing.T) {
 	p := Policy{MaxRetries: 2, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond, Gate: NewGate(0)}
 	ctx := context.Background()
-	retryable := &Failure{Class: results.ErrClassServer, Retry: true, Msg: "HTTP 502"}
+	retryable := &Failure{Class: errclass.Server, Retry: true, Msg: "HTTP 502"}
 
 	n, f, err := p.Do(ctx, func(a int) *Failure {
 		if a < 3 {
@@ -36,9 +37,9 @@ func TestPolicyDo(t *testing.T) {
 	assert.Equal(t, 3, n)
 	assert.Equal(t, retryable, f)
 
-	n, f, _ = p.Do(ctx, func(int) *Failure { return &Failure{Class: results.ErrClassAuth, Msg: "HTTP 401"} })
+	n, f, _ = p.Do(ctx, func(int) *Failure { return &Failure{Class: errclass.Auth, Msg: "HTTP 401"} })
 	assert.Equal(t, 1, n, "not retried")
-	assert.Equal(t, results.ErrClassAuth, f.Class)
+	assert.Equal(t, errclass.Auth, f.Class)
 
 	stop, cancel := context.WithCancel(ctx)
 	n, _, err = p.Do(stop, func(int) *Failure { cancel(); return retryable })
@@ -83,8 +84,8 @@ func TestScrub(t *testing.T) {
 }
 
 func TestStatusFailureClasses(t *testing.T) {
-	for code, class := range map[int]string{429: results.ErrClassRateLimit, 503: results.ErrClassServer, 401: results.ErrClassAuth,
-		404: results.ErrClassNotFound, 400: results.ErrClassBadRequest, 408: results.ErrClassTimeout, 418: results.ErrClassOther} {
+	for code, class := range map[int]string{429: errclass.RateLimit, 503: errclass.Server, 401: errclass.Auth,
+		404: errclass.NotFound, 400: errclass.BadRequest, 408: errclass.Timeout, 418: errclass.Other} {
 		f := StatusFailure(code, "x", nil)
 		assert.Equal(t, class, f.Class, code)
 		assert.Equal(t, code, f.Status)
@@ -119,7 +120,7 @@ func TestPreReplyTransportErrorsAreRetryable(t *testing.T) {
 		&url.Error{Op: "Post", URL: "http://x", Err: &TransportError{Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}},
 	} {
 		f := Classify(err, ctx, ctx, nil)
-		assert.Equal(t, results.ErrClassConnection, f.Class, err.Error())
+		assert.Equal(t, errclass.Connection, f.Class, err.Error())
 		assert.True(t, f.Retry, err.Error())
 		assert.Same(t, err, f.Err)
 	}

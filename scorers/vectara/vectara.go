@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/internal/httpretry"
-	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
 
@@ -192,7 +192,7 @@ func (s *Scorer) attempt(ctx context.Context, body []byte) (float64, *httpretry.
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, &httpretry.Failure{Class: results.ErrClassOther, Msg: err.Error()}
+		return 0, &httpretry.Failure{Class: errclass.Other, Msg: err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
