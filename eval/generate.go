@@ -151,7 +151,14 @@ func (s GenerateStats) String() string {
 	if s.NotStartedAtLeast {
 		more = "+"
 	}
-	return fmt.Sprintf("%d done, %d failed, %d%s not started", s.Done, s.Failed, s.NotStarted, more)
+	msg := fmt.Sprintf("%d done, %d failed", s.Done, s.Failed)
+	if s.Skipped > 0 {
+		msg += fmt.Sprintf(", %d already done", s.Skipped)
+	}
+	if s.NotStarted > 0 || more != "" {
+		msg += fmt.Sprintf(", %d%s not started", s.NotStarted, more)
+	}
+	return msg
 }
 
 // ErrNoneSucceeded is wrapped by the *FatalError of a run in which every

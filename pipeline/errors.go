@@ -42,11 +42,11 @@ type MismatchError struct {
 
 func (e *MismatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s holds %d %s made differently from this run: %s", e.Path, e.Count, e.What, strings.Join(e.Reasons, "; "))
+	fmt.Fprintf(&b, "%s holds %d %s made differently from this run (%s", e.Path, e.Count, e.What, strings.Join(e.Reasons, "; "))
 	if e.Count > len(e.Reasons) {
 		b.WriteString("; …")
 	}
-	fmt.Fprintf(&b, ". Nothing was written: pass %s to discard and redo them, or write to another output", e.Flag)
+	fmt.Fprintf(&b, "); nothing was written: pass %s to discard and redo them, or write to another output", e.Flag)
 	return b.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
@@ -99,6 +100,9 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 	if job.Out == "" {
 		w = results.NewWriter(job.Stdout)
 	} else {
+		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
+			return eval.GenerateStats{}, inputErr(err)
+		}
 		l, err := lock.Acquire(job.Out)
 		if err != nil {
 			return eval.GenerateStats{}, inputErr(err)

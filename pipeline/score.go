@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/hallu-eval/hallu/eval"
 	"github.com/hallu-eval/hallu/internal/lock"
@@ -92,6 +94,9 @@ func Score(ctx context.Context, job ScoreJob) (eval.ScoreStats, error) {
 	if job.Out == "" {
 		w = results.NewWriter(job.Stdout)
 	} else {
+		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
+			return eval.ScoreStats{}, inputErr(err)
+		}
 		l, err := lock.Acquire(job.Out)
 		if err != nil {
 			return eval.ScoreStats{}, inputErr(err)
@@ -204,7 +209,7 @@ func resumeJudgments(out string, id scorers.Identity, fallbackFor string, replac
 
 func judgedBy(j *results.Judgment) string {
 	if j.ScorerKey == "" {
-		return j.Scorer + " " + j.Version + " (an older hallu, without scorer identities)"
+		return strings.TrimSpace(j.Scorer+" "+j.Version) + " (an older hallu, without scorer identities)"
 	}
 	return scorers.Identity{Name: j.Scorer, Version: j.Version, Options: j.Options, Weights: j.Weights}.String()
 }

@@ -181,7 +181,9 @@ func TestGenerateRefusesMixedPrompts(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	code, _, errOut = runHallu(t, "generate", "--dataset", docs, "--model", "fake", "--endpoint", srv.URL+"/v1", "--out", out, "--prompt-file", prompt)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "another prompt")
+	assert.Contains(t, errOut, "prompt ")
+	assert.Contains(t, errOut, "here,")
+	assert.Contains(t, errOut, "in the file")
 	assert.Len(t, readRecords(t, out), 2, "nothing lost")
 }
 

@@ -96,10 +96,14 @@ func TestRunDemoConfigEndToEndAndResume(t *testing.T) {
 	man, err := results.ReadManifest(out)
 	require.NoError(t, err)
 	assert.Equal(t, "builtin", man.Dataset)
-	assert.Len(t, man.DatasetSHA256, 64)
+	// The manifest describes the records: the dataset they hold, and the
+	// scorer that actually judged them, standing in for hhem.
+	assert.Len(t, man.DatasetSHA256, 16)
+	assert.Equal(t, man.DatasetSHA256, man.Models["builtin:lead-3"].DatasetSHA256)
 	assert.Equal(t, 62, man.Documents)
 	assert.Equal(t, 62, man.Models["builtin:corrupt"].Generated)
-	assert.Equal(t, "overlap", man.Config["scorer"])
+	assert.Equal(t, "overlap 1", man.Scorer)
+	assert.Equal(t, []string{"hhem"}, man.FallbackFor)
 
 	// A second run resumes: nothing is generated or judged twice.
 	code, stdout2, stderr := runHallu(t, "run", "--config", cfg)
@@ -156,7 +160,7 @@ func init() {
 	}})
 }
 
-func TestRunSwitchingScorerKeepsOldJudgments(t *testing.T) {
+func TestRunSwitchingScorerRefusesUnlessReplace(t *testing.T) {
 	cfg, out := writeRunConfig(t, `
 dataset: builtin
 limit: 4
@@ -171,16 +175,22 @@ scorer: overlap
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(b), "scorer: overlap", "scorer: run-test-other", 1)), 0o644))
 
-	code, _, stderr = runHallu(t, "run", "--config", cfg)
-	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, "moved it to")
-	old, err := filepath.Glob(filepath.Join(out, "builtin_corrupt", "judgments.*.old"))
+	judgments := filepath.Join(out, "builtin_corrupt", results.JudgmentsFile)
+	before, err := os.ReadFile(judgments)
 	require.NoError(t, err)
-	require.Len(t, old, 1, "the first scorer's judgments are kept aside")
-	for _, r := range readRecords(t, old[0]) {
-		assert.Equal(t, "overlap", r.Judgment.Scorer)
-	}
-	for _, r := range readRecords(t, filepath.Join(out, "builtin_corrupt", results.JudgmentsFile)) {
+	code, _, stderr = runHallu(t, "run", "--config", cfg)
+	require.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "judged by overlap 1, not run-test-other 1")
+	assert.Contains(t, stderr, "--replace")
+	after, err := os.ReadFile(judgments)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "the first scorer's judgments are untouched")
+
+	code, _, stderr = runHallu(t, "run", "--config", cfg, "--replace")
+	require.Equal(t, 0, code, stderr)
+	recs := readRecords(t, judgments)
+	require.Len(t, recs, 4, "replaced, not doubled")
+	for _, r := range recs {
 		assert.Equal(t, "run-test-other", r.Judgment.Scorer)
 	}
 }

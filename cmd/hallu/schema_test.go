@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,10 +118,21 @@ func TestRecordSchemaMatchesGoTypes(t *testing.T) {
 // every request (error records); and one record with every field set.
 func TestRecordSchemaValidatesRecords(t *testing.T) {
 	sch := recordSchema(t)
+	// Refuses every other request: a run where no document succeeds
+	// stops, so some must.
+	var n atomic.Int32
 	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":{"message":"context length exceeded","type":"invalid_request_error"}}`))
+		if n.Add(1)%2 == 1 {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":{"message":"context length exceeded","type":"invalid_request_error"}}`))
+			return
+		}
+		// The run streams: answer as a stream, cut at the token limit,
+		// with usage far below the prompt's size.
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"refused-served\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"The article says a number of things about the bridge.\"},\"finish_reason\":\"length\"}]}\n\n"))
+		w.Write([]byte("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"refused-served\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12}}\n\ndata: [DONE]\n\n"))
 	}))
 	defer refuse.Close()
 
@@ -170,8 +182,8 @@ scorer: overlap
 		assert.Equal(t, 6, n, path)
 	}
 	// The run reached the parts of the schema it is meant to test.
-	// (Add "params", "gen_key" and "doc_sha256" once generate writes them.)
-	for _, k := range []string{"error", "injected", "judgment", "ttft_ms", "usage", "started_at"} {
+	for _, k := range []string{"error", "injected", "judgment", "ttft_ms", "usage", "started_at", "params", "gen_key", "doc_sha256",
+		"served_model", "system_fingerprint", "output_truncated", "input_truncated", "prompt_tokens_est"} {
 		assert.True(t, seen[k], "no record has %q", k)
 	}
 

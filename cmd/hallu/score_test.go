@@ -123,7 +123,7 @@ func TestScoreCLIRefusesOtherScorersOutput(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, b.Bytes(), 0o644))
 	code, _, stderr := runCLI(t, scoreCLIInput(t, 1), "score", "--scorer", "overlap", "--out", out)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, `judged by scorer "hhem"`)
+	assert.Contains(t, stderr, `judged by hhem (an older hallu, without scorer identities), not overlap`)
 	after, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, b.Bytes(), after, "the other scorer's file is untouched")

@@ -138,7 +138,7 @@ func TestGenerateResumeRefusesAChangedExperiment(t *testing.T) {
 	require.Len(t, recs, 4, "replaced, not doubled")
 	for _, r := range recs {
 		require.NotNil(t, r.Params)
-		assert.EqualValues(t, 0.7, r.Params.Temperature)
+		assert.Equal(t, float32(0.7), r.Params.Temperature)
 		assert.Equal(t, results.GenerationKey(r), r.GenKey)
 	}
 	// And the same settings again resume with nothing to do.
@@ -312,9 +312,9 @@ func TestRunConfigRetriesZeroIsHonoured(t *testing.T) {
 // Case 12: config errors speak the config's words.
 func TestRunConfigErrorsSpeakTheConfigsWords(t *testing.T) {
 	for body, want := range map[string]string{
-		"dataset: builtin\noutput: OUTDIR\nconcurency: 4\nmodels:\n  - name: builtin:lead-3\n": `line 3: unknown key "concurency" (did you mean "concurrency"?)`,
+		"dataset: builtin\noutput: OUTDIR\nconcurency: 4\nmodels:\n  - name: builtin:lead-3\n":     `line 3: unknown key "concurency" (did you mean "concurrency"?)`,
 		"dataset: builtin\noutput: OUTDIR\nconcurrency: lots\nmodels:\n  - name: builtin:lead-3\n": `line 3: "lots" is not a whole number`,
-		"dataset: builtin\noutput: OUTDIR\nlimit: -1\nmodels:\n  - name: builtin:lead-3\n":        "limit: -1 must not be negative",
+		"dataset: builtin\noutput: OUTDIR\nlimit: -1\nmodels:\n  - name: builtin:lead-3\n":         "limit: -1 must not be negative",
 	} {
 		cfgPath, _ := writeRunConfig(t, body)
 		code, _, errOut := runHallu(t, "run", "--config", cfgPath)
