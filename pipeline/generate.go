@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,23 +45,13 @@ type GenerateJob struct {
 	Log io.Writer
 }
 
-// GenerateResult is what a generation stage did.
-type GenerateResult struct {
-	Stats eval.GenerateStats
-}
-
 // Generate runs job. Builtin reference models are always served by hallu
 // on loopback, whatever endpoint is configured: their records carry the
 // reference model's injected-error annotations, which would be false for
 // any other server's summaries.
 func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) {
-	log := job.Log
-	if log == nil {
-		log = io.Discard
-	}
-	if job.ReplaceFlag == "" {
-		job.ReplaceFlag = "--replace"
-	}
+	log := orDiscard(job.Log)
+	job.ReplaceFlag = cmp.Or(job.ReplaceFlag, "--replace")
 	cfg := job.Config
 	builtin := refmodel.IsBuiltin(cfg.Model)
 	if builtin {
@@ -100,14 +91,11 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 	if job.Out == "" {
 		w = results.NewWriter(job.Stdout)
 	} else {
-		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
-			return eval.GenerateStats{}, inputErr(err)
-		}
-		l, err := lock.Acquire(job.Out)
+		release, err := lockOutput(job.Out)
 		if err != nil {
-			return eval.GenerateStats{}, inputErr(err)
+			return eval.GenerateStats{}, err
 		}
-		defer l.Release()
+		defer release()
 		done, fw, err := resumeGenerations(job.Out, tmpl, open, rereadable, job.Replace, job.ReplaceFlag)
 		if err != nil {
 			return eval.GenerateStats{}, err
@@ -323,4 +311,25 @@ func WarnTruncation(log io.Writer, st eval.GenerateStats) {
 	if st.InputTruncated > 0 {
 		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds); give the server a larger context (llama.cpp: --ctx-size and --no-context-shift; Ollama: num_ctx) and generate again into a new output\n", st.InputTruncated)
 	}
+}
+
+// lockOutput takes the exclusive lock of an output file, creating its
+// directory: a second hallu writing the same file fails at once rather
+// than doubling its records.
+func lockOutput(path string) (release func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, inputErr(err)
+	}
+	l, err := lock.Acquire(path)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	return func() { l.Release() }, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }

@@ -37,10 +37,7 @@ type RunOptions struct {
 // be checked is checked before the first request: the dataset, the prompt,
 // the report formats, the scorer, every model's endpoint and key.
 func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
-	log := opt.Log
-	if log == nil {
-		log = io.Discard
-	}
+	log := orDiscard(opt.Log)
 	started := time.Now().UTC()
 	if _, err := dataset.Describe(c.Dataset); err != nil {
 		return inputErrf("dataset %s: %w", c.Dataset, err)

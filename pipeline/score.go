@@ -1,16 +1,15 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hallu-eval/hallu/eval"
-	"github.com/hallu-eval/hallu/internal/lock"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -61,13 +60,8 @@ type ScoreJob struct {
 // judgment superseded, and judgments of documents no longer in the input
 // are dropped, so Out always mirrors In.
 func Score(ctx context.Context, job ScoreJob) (eval.ScoreStats, error) {
-	log := job.Log
-	if log == nil {
-		log = io.Discard
-	}
-	if job.ReplaceFlag == "" {
-		job.ReplaceFlag = "--replace"
-	}
+	log := orDiscard(job.Log)
+	job.ReplaceFlag = cmp.Or(job.ReplaceFlag, "--replace")
 	in, inName := job.Stdin, "stdin"
 	fromFile := job.In != "" && job.In != "-"
 	if fromFile {
@@ -94,14 +88,11 @@ func Score(ctx context.Context, job ScoreJob) (eval.ScoreStats, error) {
 	if job.Out == "" {
 		w = results.NewWriter(job.Stdout)
 	} else {
-		if err := os.MkdirAll(filepath.Dir(job.Out), 0o755); err != nil {
-			return eval.ScoreStats{}, inputErr(err)
-		}
-		l, err := lock.Acquire(job.Out)
+		release, err := lockOutput(job.Out)
 		if err != nil {
-			return eval.ScoreStats{}, inputErr(err)
+			return eval.ScoreStats{}, err
 		}
-		defer l.Release()
+		defer release()
 		done, fw, err := resumeJudgments(job.Out, scorers.IdentityOf(job.Scorer), job.FallbackFor, job.Replace, job.ReplaceFlag)
 		if err != nil {
 			return eval.ScoreStats{}, err
