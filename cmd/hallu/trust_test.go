@@ -344,3 +344,81 @@ func TestGenerateZeroDocumentsExitsTwo(t *testing.T) {
 	assert.Equal(t, 2, code, errOut)
 	assert.True(t, strings.Contains(errOut, "no documents") || strings.Contains(errOut, "no usable"), errOut)
 }
+
+// Case 3: one table of models judged by different scorers is refused
+// unless asked for, and then a scorer column says who judged what.
+func TestReportRefusesMixedScorersUnlessAsked(t *testing.T) {
+	dir := t.TempDir()
+	var judged []string
+	for _, m := range []struct{ model, opt string }{{"builtin:lead-3", ""}, {"builtin:corrupt", "chunk-words=30"}} {
+		gens := filepath.Join(dir, safeTestName(m.model)+".gen.jsonl")
+		code, _, errOut := runHallu(t, "generate", "--dataset", "builtin", "--model", m.model, "--limit", "8", "--out", gens)
+		require.Equal(t, 0, code, errOut)
+		out := filepath.Join(dir, safeTestName(m.model)+".judged.jsonl")
+		args := []string{"score", "--scorer", "overlap", "--in", gens, "--out", out}
+		if m.opt != "" {
+			args = append(args, "--scorer-opt", m.opt)
+		}
+		code, _, errOut = runHallu(t, args...)
+		require.Equal(t, 0, code, errOut)
+		judged = append(judged, out)
+	}
+	code, _, errOut := runHallu(t, append([]string{"report"}, judged...)...)
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "chunk-words=30")
+	assert.Contains(t, errOut, "--mixed-scorers")
+
+	code, out, errOut := runHallu(t, append([]string{"report", "--mixed-scorers"}, judged...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "SCORER")
+	assert.Contains(t, out, "chunk-words=30")
+
+	code, out, errOut = runHallu(t, append([]string{"report", "--mixed-scorers", "--format", "json"}, judged...)...)
+	require.Equal(t, 0, code, errOut)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 2)
+	assert.NotEqual(t, rows[0]["scorer_key"], rows[1]["scorer_key"])
+	for _, r := range rows {
+		assert.Contains(t, r, "output_truncated", "truncation counts are numeric fields of every model")
+		assert.Contains(t, r, "input_truncated")
+	}
+}
+
+func safeTestName(s string) string { return strings.NewReplacer(":", "_", "/", "_", "@", "_").Replace(s) }
+
+// Case 9: summaries cut at the token limit, and documents the server cut
+// to its context, are flagged, counted and warned about.
+func TestGenerateWarnsOfTruncation(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		// A server with a tiny context: it reports 12 prompt tokens for
+		// prompts of several hundred, and cuts every summary.
+		io.WriteString(w, `{"id":"x","object":"chat.completion","model":"served-name","system_fingerprint":"fp_9","choices":[{"index":0,"message":{"role":"assistant","content":"The article describes a bridge that is forty metres long and"},"finish_reason":"length"}],"usage":{"prompt_tokens":12,"completion_tokens":16}}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "g.jsonl")
+	code, _, errOut := runHallu(t, "generate", "--dataset", "builtin", "--limit", "3", "--model", "asked-name", "--endpoint", srv.URL+"/v1", "--out", out)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "3 summaries were cut at the token limit")
+	assert.Contains(t, errOut, "3 documents were cut by the server")
+	for _, r := range readRecords(t, out) {
+		assert.True(t, r.OutputTruncated)
+		assert.True(t, r.InputTruncated)
+		assert.Greater(t, r.PromptTokensEst, 12)
+		assert.Equal(t, "served-name", r.ServedModel)
+		assert.Equal(t, "asked-name", r.Model)
+		assert.Equal(t, "fp_9", r.SystemFingerprint)
+	}
+	judged := filepath.Join(dir, "j.jsonl")
+	code, _, errOut = runHallu(t, "score", "--scorer", "overlap", "--in", out, "--out", judged)
+	require.Equal(t, 0, code, errOut)
+	code, rep, errOut := runHallu(t, "report", "--format", "json", judged)
+	require.Equal(t, 0, code, errOut)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(rep), &rows))
+	require.Len(t, rows, 1)
+	assert.EqualValues(t, 3, rows[0]["output_truncated"])
+	assert.EqualValues(t, 3, rows[0]["input_truncated"])
+}
