@@ -385,7 +385,9 @@ func TestReportRefusesMixedScorersUnlessAsked(t *testing.T) {
 	}
 }
 
-func safeTestName(s string) string { return strings.NewReplacer(":", "_", "/", "_", "@", "_").Replace(s) }
+func safeTestName(s string) string {
+	return strings.NewReplacer(":", "_", "/", "_", "@", "_").Replace(s)
+}
 
 // Case 9: summaries cut at the token limit, and documents the server cut
 // to its context, are flagged, counted and warned about.
