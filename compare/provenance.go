@@ -1,10 +1,8 @@
 package compare
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -274,51 +272,7 @@ func sameParams(a, b results.Params) bool { return len(paramsDiff(a, b, "", ""))
 
 // paramsDiff names each sampling setting that differs, with both values.
 func paramsDiff(a, b results.Params, an, bn string) []string {
-	var d []string
-	add := func(what, x, y string) {
-		d = append(d, fmt.Sprintf("%s %s (%s) vs %s (%s)", what, x, an, y, bn))
-	}
-	if a.Temperature != b.Temperature {
-		add("temperature", fmt.Sprint(a.Temperature), fmt.Sprint(b.Temperature))
-	}
-	if !reflect.DeepEqual(a.Seed, b.Seed) {
-		add("seed", seedString(a.Seed), seedString(b.Seed))
-	}
-	if a.MaxTokens != b.MaxTokens {
-		add("max tokens", limitString(a.MaxTokens), limitString(b.MaxTokens))
-	}
-	if a.Stream != b.Stream {
-		add("stream", fmt.Sprint(a.Stream), fmt.Sprint(b.Stream))
-	}
-	if ea, eb := extraJSON(a.Extra), extraJSON(b.Extra); ea != eb {
-		add("extra body", ea, eb)
-	}
-	return d
-}
-
-func seedString(p *int) string {
-	if p == nil {
-		return "unset"
-	}
-	return fmt.Sprint(*p)
-}
-
-func limitString(n int) string {
-	if n == 0 {
-		return "unlimited"
-	}
-	return fmt.Sprint(n)
-}
-
-// extraJSON is the canonical text of extra body fields: encoding/json
-// sorts map keys, and values read from files are already JSON's own types.
-func extraJSON(m map[string]any) string {
-	if len(m) == 0 {
-		return "{}"
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Sprint(m)
-	}
-	return string(b)
+	return results.ParamsDiff(&a, &b, func(what, x, y string) string {
+		return fmt.Sprintf("%s %s (%s) vs %s (%s)", what, x, an, y, bn)
+	})
 }

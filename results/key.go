@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
-	"strings"
 )
 
 // TextHash is the first 16 hex digits of the SHA-256 of s: the DocHash of a
@@ -63,30 +61,38 @@ func SettingsDiff(a, b *Record) []string {
 	if a.Endpoint != b.Endpoint {
 		d = append(d, fmt.Sprintf("endpoint %s here, %s in the file", orNone(a.Endpoint), orNone(b.Endpoint)))
 	}
-	pa, pb := a.Params, b.Params
-	if pa == nil {
-		pa = &Params{}
+	if b.Params == nil && b.GenKey == "" {
+		return append(d, "the file's records predate generation keys (made by an older hallu)")
 	}
-	if pb == nil {
-		if b.GenKey == "" {
-			return append(d, "the file's records predate generation keys (made by an older hallu)")
-		}
-		pb = &Params{}
+	return append(d, ParamsDiff(a.Params, b.Params, func(what, x, y string) string {
+		return fmt.Sprintf("%s %s here, %s in the file", what, x, y)
+	})...)
+}
+
+// ParamsDiff names each sampling setting that differs between a and b
+// (nil is no setting sent), worded by say(setting, a's value, b's value).
+func ParamsDiff(a, b *Params, say func(what, x, y string) string) []string {
+	if a == nil {
+		a = &Params{}
 	}
-	if pa.Temperature != pb.Temperature {
-		d = append(d, fmt.Sprintf("temperature %v here, %v in the file", pa.Temperature, pb.Temperature))
+	if b == nil {
+		b = &Params{}
 	}
-	if !reflect.DeepEqual(pa.Seed, pb.Seed) {
-		d = append(d, fmt.Sprintf("seed %s here, %s in the file", seedString(pa.Seed), seedString(pb.Seed)))
+	var d []string
+	if a.Temperature != b.Temperature {
+		d = append(d, say("temperature", fmt.Sprint(a.Temperature), fmt.Sprint(b.Temperature)))
 	}
-	if pa.MaxTokens != pb.MaxTokens {
-		d = append(d, fmt.Sprintf("max tokens %s here, %s in the file", limitString(pa.MaxTokens), limitString(pb.MaxTokens)))
+	if !reflect.DeepEqual(a.Seed, b.Seed) {
+		d = append(d, say("seed", seedString(a.Seed), seedString(b.Seed)))
 	}
-	if pa.Stream != pb.Stream {
-		d = append(d, fmt.Sprintf("stream %v here, %v in the file", pa.Stream, pb.Stream))
+	if a.MaxTokens != b.MaxTokens {
+		d = append(d, say("max tokens", limitString(a.MaxTokens), limitString(b.MaxTokens)))
 	}
-	if !reflect.DeepEqual(normExtra(pa.Extra), normExtra(pb.Extra)) {
-		d = append(d, fmt.Sprintf("extra body %s here, %s in the file", extraString(pa.Extra), extraString(pb.Extra)))
+	if a.Stream != b.Stream {
+		d = append(d, say("stream", fmt.Sprint(a.Stream), fmt.Sprint(b.Stream)))
+	}
+	if !reflect.DeepEqual(normExtra(a.Extra), normExtra(b.Extra)) {
+		d = append(d, say("extra body", extraString(a.Extra), extraString(b.Extra)))
 	}
 	return d
 }
@@ -124,19 +130,15 @@ func normExtra(m map[string]any) map[string]any {
 	return out
 }
 
+// extraString is the canonical text of extra body fields (encoding/json
+// sorts map keys).
 func extraString(m map[string]any) string {
 	if len(m) == 0 {
 		return "{}"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Sprint(m)
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		v, _ := json.Marshal(m[k])
-		parts[i] = k + "=" + string(v)
-	}
-	return strings.Join(parts, ",")
+	return string(b)
 }
