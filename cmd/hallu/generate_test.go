@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ type fakeChat struct {
 	*httptest.Server
 	mu     sync.Mutex
 	perDoc map[string]int
+	// failFirst, while set, fails each document's first request with
+	// HTTP 503, as a flaky endpoint does.
+	failFirst atomic.Bool
 }
 
 var fakeDocMarker = regexp.MustCompile(`\[\[([^\]]+)\]\]`)
@@ -45,7 +49,12 @@ func newFakeChat(t *testing.T, latency time.Duration) *fakeChat {
 		doc := string(m[1])
 		f.mu.Lock()
 		f.perDoc[doc]++
+		first := f.perDoc[doc] == 1
 		f.mu.Unlock()
+		if first && f.failFirst.Load() {
+			http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
+			return
+		}
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():

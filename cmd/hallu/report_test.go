@@ -2,11 +2,12 @@ package main
 
 import (
 	"bytes"
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 
 	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"

@@ -23,43 +23,11 @@ import (
 	"github.com/hallu-eval/hallu/results"
 )
 
-// flakyChat answers like fakeChat, but fails a document's first request
-// with HTTP 503 while failFirst is set.
-func flakyChat(t *testing.T, failFirst *atomic.Bool) *httptest.Server {
-	seen := map[string]bool{}
-	var mu = make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		m := fakeDocMarker.FindSubmatch(body)
-		if m == nil {
-			http.Error(w, `{"error":{"message":"no document marker"}}`, http.StatusBadRequest)
-			return
-		}
-		doc := string(m[1])
-		mu <- struct{}{}
-		first := !seen[doc]
-		seen[doc] = true
-		<-mu
-		if failFirst.Load() && first {
-			http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"id": "x", "object": "chat.completion", "model": "fake",
-			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": "The article " + doc + " says that the bridge is 40 m long."}, "finish_reason": "stop"}},
-		})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // Case 1: judgments of documents whose generation changed are judged again,
 // so a rerun that fixed the failures shows no failure.
 func TestRunRerunAfterFlakyEndpointShowsNoStaleFailures(t *testing.T) {
-	var failFirst atomic.Bool
-	failFirst.Store(true)
-	srv := flakyChat(t, &failFirst)
+	srv := newFakeChat(t, 0)
+	srv.failFirst.Store(true)
 	dir := t.TempDir()
 	docs := writeDocs(t, dir, 8)
 	cfgPath, out := writeRunConfig(t, fmt.Sprintf(`
@@ -76,7 +44,7 @@ report:
 	code, _, errOut := runHallu(t, "run", "--config", cfgPath)
 	require.NotEqual(t, 0, code, "no document succeeded: %s", errOut)
 
-	failFirst.Store(false)
+	srv.failFirst.Store(false)
 	code, _, errOut = runHallu(t, "run", "--config", cfgPath)
 	require.Equal(t, 0, code, errOut)
 	judged := readRecords(t, filepath.Join(out, "fake", "judgments.jsonl"))
@@ -91,7 +59,8 @@ report:
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &lb))
 	require.Len(t, lb, 1)
-	assert.EqualValues(t, 100, lb[0]["answer_rate"])
+	assert.Empty(t, lb[0]["generation_errors"], "the leaderboard still counts the first run's failures")
+	assert.EqualValues(t, 8, lb[0]["documents"])
 }
 
 // Case 2: resuming into a file made with other settings or texts refuses,
