@@ -25,6 +25,9 @@ func runCalibrate(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	fs := newFlagSet("calibrate", stderr)
 	labels := fs.String("labels", "", "labelled pairs: CSV/TSV with a header, or JSONL (required)")
 	sf := addScorerFlags(fs)
+	// calibrate measures the scorer it is given: unlike score, it has no
+	// implicit fallback, so the shared flag's usage would mislead here.
+	fs.Lookup("fallback-scorer").Usage = "scorer to calibrate instead, with a notice, when --scorer's parts are absent from this machine (HHEM's weights not pulled); without it, that is an error"
 	format := fs.String("format", "table", "output format: "+strings.Join(calibrateFormats, ", "))
 	outPath := addOutFlag(fs, "write the report to `FILE` instead of standard output")
 	threshold := fs.Float64("threshold", calibrate.DefaultThreshold, "decision threshold: score >= it predicts consistent")

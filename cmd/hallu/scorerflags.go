@@ -32,7 +32,7 @@ var scorerShortcuts = []struct{ flag, key, usage string }{
 func addScorerFlags(fs *flag.FlagSet) *scorerFlags {
 	sf := &scorerFlags{opts: optionsFlag{}, shortcuts: map[string]*string{}}
 	sf.name = fs.String("scorer", "", "scorer to judge with (see 'hallu scorers'); required")
-	sf.fallback = fs.String("fallback-scorer", "", "scorer to use, with a notice, when --scorer cannot be opened (default: overlap for hhem, none otherwise; \"none\" disables)")
+	sf.fallback = fs.String("fallback-scorer", "", "scorer to use, with a notice, when --scorer's parts are absent from this machine (HHEM's weights not pulled); any other failure to open --scorer is an error (default: overlap for hhem, none otherwise; \"none\" disables)")
 	fs.Var(sf.opts, "scorer-opt", "scorer option key=value (repeatable; see docs/scorers.md)")
 	for _, s := range scorerShortcuts {
 		sf.shortcuts[s.flag] = fs.String(s.flag, "", s.usage+" (same as --scorer-opt "+s.key+"=...)")
