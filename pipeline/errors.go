@@ -37,13 +37,18 @@ type MismatchError struct {
 	What    string   // "generations" or "judgments"
 	Count   int      // records that differ
 	Reasons []string // the first few differences, each naming what changed
+	More    bool     // there are other differences than those in Reasons
 	Flag    string   // how to replace them, e.g. "--replace"
 }
 
 func (e *MismatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s holds %d %s made differently from this run (%s", e.Path, e.Count, e.What, strings.Join(e.Reasons, "; "))
-	if e.Count > len(e.Reasons) {
+	what := e.What
+	if e.Count == 1 {
+		what = strings.TrimSuffix(what, "s")
+	}
+	fmt.Fprintf(&b, "%s holds %d %s made differently from this run (%s", e.Path, e.Count, what, strings.Join(e.Reasons, "; "))
+	if e.More {
 		b.WriteString("; …")
 	}
 	fmt.Fprintf(&b, "); nothing was written: pass %s to discard and redo them, or write to another output", e.Flag)
@@ -64,6 +69,7 @@ func (e *MismatchError) As(target any) bool {
 type mismatches struct {
 	count   int
 	reasons []string
+	more    bool // a distinct reason was left out
 	seen    map[string]bool
 }
 
@@ -74,8 +80,13 @@ func (m *mismatches) add(reason string) {
 	if m.seen == nil {
 		m.seen = map[string]bool{}
 	}
-	if len(m.reasons) < maxReasons && !m.seen[reason] {
-		m.seen[reason] = true
+	if m.seen[reason] {
+		return
+	}
+	m.seen[reason] = true
+	if len(m.reasons) < maxReasons {
 		m.reasons = append(m.reasons, reason)
+	} else {
+		m.more = true
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hallu-eval/hallu/dataset"
 	"github.com/hallu-eval/hallu/eval"
@@ -210,11 +211,9 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 				continue // redone anyway
 			}
 			if d := results.SettingsDiff(tmpl, rec); len(d) > 0 {
-				mm.add(rec.DocID + ": " + d[0])
-				for _, r := range d[1:] {
-					mm.add(r)
-					mm.count--
-				}
+				// Run-wide settings differ alike in every record: one
+				// reason, however many records.
+				mm.add(strings.Join(d, "; "))
 				continue
 			}
 			fileHash[results.Key(rec.Model, rec.DocID)] = rec.DocHash
@@ -245,7 +244,7 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 		src.Close()
 	}
 	if mm.count > 0 && !replace {
-		return nil, nil, &MismatchError{Path: out, What: "generations", Count: mm.count, Reasons: mm.reasons, Flag: flag}
+		return nil, nil, &MismatchError{Path: out, What: "generations", Count: mm.count, Reasons: mm.reasons, More: mm.more, Flag: flag}
 	}
 	keep := func(rec *results.Record) bool {
 		return rec.Error == nil && len(results.SettingsDiff(tmpl, rec)) == 0 && !changed[results.Key(rec.Model, rec.DocID)]

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"encoding/json"
+
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 )
@@ -29,7 +31,7 @@ func describe(m *results.Manifest, rows []leaderboard.ModelStats, dirs map[strin
 			Dir: dirs[r.Model], Documents: r.Documents, Generated: gen, GenerationErrors: sumCounts(r.GenerationErrors),
 			Judged: r.Judged, ScorerErrors: r.ScorerErrors, OutputTruncated: r.OutputTruncated, InputTruncated: r.InputTruncated,
 			DatasetSHA256: p.DatasetFingerprint, Scorer: p.Scorer(), ScorerKey: p.ScorerKey(), FallbackFor: p.FallbackFor,
-			PromptHashes: p.PromptHashes, Params: p.Params, Endpoints: p.Endpoints, ServedModels: p.ServedModels,
+			PromptHashes: p.PromptHashes, Params: rawJSON(p.Params), Endpoints: p.Endpoints, ServedModels: p.ServedModels,
 			SystemFingerprints: p.SystemFingerprints,
 		}
 		for _, f := range p.FallbackFor {
@@ -59,4 +61,16 @@ func sumCounts(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// rawJSON keeps canonical JSON texts as JSON in the manifest, not as
+// strings holding JSON.
+func rawJSON(texts []string) []json.RawMessage {
+	out := make([]json.RawMessage, 0, len(texts))
+	for _, t := range texts {
+		if json.Valid([]byte(t)) {
+			out = append(out, json.RawMessage(t))
+		}
+	}
+	return out
 }

@@ -69,6 +69,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		if err != nil {
 			return inputErr(err)
 		}
+		job.Replace, job.ReplaceFlag, job.Log = opt.Replace, "--replace", log
 		if job.Config.Endpoint != "" {
 			// NewGenerator checks every setting without sending anything.
 			g, err := eval.NewGenerator(job.Config)
@@ -97,6 +98,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 
 	var judgmentFiles []string
 	dirs := map[string]string{}
+	scorerFailed := 0
 	for i, m := range c.Models {
 		dir := filepath.Join(c.Output, m.Label)
 		fmt.Fprintf(log, "hallu run: %s: generating\n", m.Name)
@@ -117,6 +119,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		}
 		if sst.Failed > 0 {
 			fmt.Fprintf(log, "hallu run: %s: the scorer failed on %d records (see judgment.error); rerun to retry them\n", m.Name, sst.Failed)
+			scorerFailed += sst.Failed
 		}
 		dirs[m.Name] = m.Label
 		judgmentFiles = append(judgmentFiles, filepath.Join(dir, results.JudgmentsFile))
@@ -163,6 +166,11 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		return err
 	}
 	fmt.Fprintf(opt.Stdout, "\nHTML report: %s\n", htmlPath)
+	if scorerFailed > 0 {
+		// The reports are written, but their rates leave those records
+		// out: the run is not done.
+		return fmt.Errorf("the scorer failed on %d records, which the rates leave out; rerun the same command to retry them", scorerFailed)
+	}
 	return nil
 }
 

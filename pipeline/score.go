@@ -185,7 +185,7 @@ func resumeJudgments(out string, id scorers.Identity, fallbackFor string, replac
 		f.Close()
 	}
 	if mm.count > 0 && !replace {
-		return nil, nil, &MismatchError{Path: out, What: "judgments", Count: mm.count, Reasons: mm.reasons, Flag: flag}
+		return nil, nil, &MismatchError{Path: out, What: "judgments", Count: mm.count, Reasons: mm.reasons, More: mm.more, Flag: flag}
 	}
 	keep := func(rec *results.Record) bool {
 		j := rec.Judgment

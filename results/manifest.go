@@ -3,11 +3,12 @@ package results
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 )
 
 // ManifestFile is the name of the manifest in a run directory.
@@ -52,15 +53,15 @@ type ManifestCounts struct {
 	OutputTruncated  int    `json:"output_truncated"`
 	InputTruncated   int    `json:"input_truncated"`
 
-	DatasetSHA256      string   `json:"dataset_sha256,omitempty"`
-	Scorer             string   `json:"scorer,omitempty"`
-	ScorerKey          string   `json:"scorer_key,omitempty"`
-	FallbackFor        []string `json:"fallback_for,omitempty"`
-	PromptHashes       []string `json:"prompt_hashes,omitempty"`
-	Params             []string `json:"params,omitempty"` // canonical JSON of each distinct setting
-	Endpoints          []string `json:"endpoints,omitempty"`
-	ServedModels       []string `json:"served_models,omitempty"`
-	SystemFingerprints []string `json:"system_fingerprints,omitempty"`
+	DatasetSHA256      string            `json:"dataset_sha256,omitempty"`
+	Scorer             string            `json:"scorer,omitempty"`
+	ScorerKey          string            `json:"scorer_key,omitempty"`
+	FallbackFor        []string          `json:"fallback_for,omitempty"`
+	PromptHashes       []string          `json:"prompt_hashes,omitempty"`
+	Params             []json.RawMessage `json:"params,omitempty"` // each distinct set of sampling settings
+	Endpoints          []string          `json:"endpoints,omitempty"`
+	ServedModels       []string          `json:"served_models,omitempty"`
+	SystemFingerprints []string          `json:"system_fingerprints,omitempty"`
 }
 
 // WriteManifest writes m as dir/manifest.json, atomically: a crash leaves the

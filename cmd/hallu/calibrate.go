@@ -77,17 +77,17 @@ Flags:
 	if err != nil {
 		return exitCode(2, err)
 	}
+	if *sf.fallback == "" {
+		// Calibration measures one scorer: numbers of a stand-in under the
+		// name asked for would be the very mix-up it exists to catch.
+		*sf.fallback = "none"
+	}
 	sc, fallbackFor, err := sf.open(ctx, stderr)
 	if err != nil {
 		return exitCode(2, err)
 	}
 	defer sc.Close()
 	if fallbackFor != "" {
-		// Calibration measures one scorer: numbers of a stand-in under the
-		// name asked for would be the very mix-up it exists to catch.
-		if *sf.fallback == "" {
-			return exitCode(2, fmt.Errorf("%s is not on this machine (see the notice above); calibrate measures the scorer it is given and falls back only with an explicit --fallback-scorer", fallbackFor))
-		}
 		fmt.Fprintf(stderr, "hallu calibrate: NOTICE: calibrating %s, standing in for %s\n", sc.Name(), fallbackFor)
 	}
 

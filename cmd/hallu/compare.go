@@ -14,7 +14,7 @@ import (
 
 	"github.com/hallu-eval/hallu/compare"
 	"github.com/hallu-eval/hallu/leaderboard"
-	"github.com/hallu-eval/hallu/report/html"
+	htmlreport "github.com/hallu-eval/hallu/report/html"
 )
 
 func init() {

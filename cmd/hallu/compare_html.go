@@ -9,7 +9,7 @@ import (
 
 	"github.com/hallu-eval/hallu/compare"
 	"github.com/hallu-eval/hallu/leaderboard"
-	"github.com/hallu-eval/hallu/report/html"
+	htmlreport "github.com/hallu-eval/hallu/report/html"
 	"github.com/hallu-eval/hallu/results"
 )
 

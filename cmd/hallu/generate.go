@@ -36,8 +36,8 @@ func (j *jsonObject) String() string {
 
 func (j *jsonObject) Set(s string) error {
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return fmt.Errorf("want a JSON object such as {\"top_p\":0.9}: %v", err)
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return errors.New(`want a JSON object such as {"top_p":0.9}`)
 	}
 	*j = m
 	return nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/hallu-eval/hallu/pipeline"
 	"io"
 	"os"
 	"os/signal"
@@ -15,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/hallu-eval/hallu/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -87,6 +88,10 @@ Flags:
 
 	start := time.Now()
 	st, err := pipeline.Score(ctx, job)
+	var ie *pipeline.InputError
+	if errors.As(err, &ie) {
+		return err // refused before judging anything: no statistics to show
+	}
 	fmt.Fprintf(stderr, "hallu score: %s: %s in %s\n", scorers.IdentityOf(sc), st, time.Since(start).Round(time.Millisecond))
 	if err != nil {
 		return err
