@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,5 +89,3 @@ func perDoc(recs []*results.Record) map[string]int {
 	}
 	return n
 }
-
-func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
