@@ -65,8 +65,10 @@ Flags:
 		return usageError(checkFormat(*format, calibrateFormats...))
 	case *threshold <= 0 || *threshold > 1:
 		return exitCode(2, fmt.Errorf("--threshold %v: want a value in (0,1]", *threshold))
-	case *batch < 1 || *concurrency < 1:
-		return exitCode(2, fmt.Errorf("--batch and --concurrency must be at least 1"))
+	case *batch < 1:
+		return exitCode(2, fmt.Errorf("--batch %d: must be at least 1", *batch))
+	case *concurrency < 1:
+		return exitCode(2, fmt.Errorf("--concurrency %d: must be at least 1", *concurrency))
 	}
 	f, err := os.Open(*labels)
 	if err != nil {

@@ -126,12 +126,16 @@ Flags:
 		bad = errors.New(`only one of BASE and CAND can be "-" (standard input)`)
 	case *minDocs < 1:
 		bad = fmt.Errorf("--min-docs %d: want 1 or more", *minDocs)
+	case *alpha <= 0:
+		// Gates read 0 as "the default level"; given on the command line it
+		// is out of range.
+		bad = fmt.Errorf("--alpha %v: want a level in (0, 1)", *alpha)
 	}
 	if bad == nil {
 		bad = gates.Check()
 	}
 	if bad == nil {
-		bad = iv.Check()
+		bad = checkIntervalFlags(iv)
 	}
 	if bad != nil {
 		return exitCode(2, bad)

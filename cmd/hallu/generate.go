@@ -111,8 +111,12 @@ Flags:
 		return usageError(fmt.Errorf("--limit %d: must not be negative", job.Limit))
 	case cfg.MaxFatal < 1:
 		return usageError(fmt.Errorf("--max-fatal %d: must be at least 1", cfg.MaxFatal))
-	case cfg.MaxTokens < 0 || cfg.RequestsPerMinute < 0 || job.DatasetOpts.MaxBytes < 0:
-		return usageError(errors.New("--max-tokens, --rpm and --max-doc-bytes must not be negative"))
+	case cfg.MaxTokens < 0:
+		return usageError(fmt.Errorf("--max-tokens %d: must not be negative", cfg.MaxTokens))
+	case cfg.RequestsPerMinute < 0:
+		return usageError(fmt.Errorf("--rpm %d: must not be negative", cfg.RequestsPerMinute))
+	case job.DatasetOpts.MaxBytes < 0:
+		return usageError(fmt.Errorf("--max-doc-bytes %d: must not be negative", job.DatasetOpts.MaxBytes))
 	}
 	job.EndpointSet = set["endpoint"]
 	cfg.Temperature = float32(*temp)

@@ -57,7 +57,7 @@ Flags:
 	if err := checkFormat(*format, formatNames...); err != nil {
 		return usageError(err)
 	}
-	if err := iv.Check(); err != nil {
+	if err := checkIntervalFlags(iv); err != nil {
 		return exitCode(2, err)
 	}
 	paths := fs.Args()
@@ -139,6 +139,16 @@ func addIntervalFlags(fs *flag.FlagSet, iv *leaderboard.IntervalOptions) {
 	// --seed was this flag's name before --seed came to mean sampling only
 	// (generate's); the old spelling still works, with a notice.
 	deprecate(fs, "seed", "bootstrap-seed")
+}
+
+// checkIntervalFlags checks the interval flags in their own words. Samples
+// 0 means "the default" to the leaderboard package, but on the command line
+// it is a value out of range, not a request for 2000.
+func checkIntervalFlags(iv leaderboard.IntervalOptions) error {
+	if iv.Samples < 1 {
+		return fmt.Errorf("--bootstrap-samples %d: must be at least 1", iv.Samples)
+	}
+	return iv.Check()
 }
 
 // writeFileAtomic writes path so that a failed report never leaves a
