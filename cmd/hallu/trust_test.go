@@ -393,3 +393,28 @@ func TestGenerateWarnsOfTruncation(t *testing.T) {
 	assert.EqualValues(t, 3, rows[0]["output_truncated"])
 	assert.EqualValues(t, 3, rows[0]["input_truncated"])
 }
+
+// Case 2 through hallu run: a changed setting in the config is refused,
+// and --replace redoes the generations (then their judgments).
+func TestRunReplaceRedoesChangedGenerations(t *testing.T) {
+	cfg, out := writeRunConfig(t, "dataset: builtin\nlimit: 4\noutput: OUTDIR\nmodels:\n  - name: builtin:lead-3\nscorer: overlap\n")
+	code, _, errOut := runHallu(t, "run", "--config", cfg)
+	require.Equal(t, 0, code, errOut)
+	b, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, append(b, []byte("temperature: 0.5\n")...), 0o644))
+
+	code, _, errOut = runHallu(t, "run", "--config", cfg)
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "temperature 0.5 here, 0 in the file")
+
+	code, _, errOut = runHallu(t, "run", "--config", cfg, "--replace")
+	require.Equal(t, 0, code, errOut)
+	for _, f := range []string{results.GenerationsFile, results.JudgmentsFile} {
+		recs := readRecords(t, filepath.Join(out, "builtin_lead-3", f))
+		require.Len(t, recs, 4, f)
+		for _, r := range recs {
+			assert.Equal(t, float32(0.5), r.Params.Temperature, f)
+		}
+	}
+}
