@@ -3,13 +3,17 @@ package leaderboard
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"github.com/hallu-eval/hallu/results"
 	"io"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
+
+	"github.com/hallu-eval/hallu/internal/pool"
+	"github.com/hallu-eval/hallu/results"
 )
 
 // decodeObservation is results.Decode followed by FromRecord, without
@@ -23,14 +27,16 @@ func decodeObservation(b []byte) (Observation, error) {
 	return FromBrief(&r), nil
 }
 
-// lineBatch is a run of consecutive lines decoded by one worker.
+// lineBatch is a run of consecutive lines, the pool's unit of work: one
+// item per batch rather than per line keeps the pool's per-item cost (a few
+// channel operations) a rounding error beside decoding two thousand lines.
 type lineBatch struct {
 	data  []byte
 	ends  []int // end offset of each line in data
 	lines []int // its line number in the stream
 	obs   []Observation
-	err   error
-	done  chan struct{}
+	// err is the first bad line's; it is lines[len(obs)].
+	err error
 }
 
 const (
@@ -44,59 +50,50 @@ const (
 // stream that fails is kept back: the records before the bad line have been
 // counted.
 func (a *Aggregator) ReadJSONL(r io.Reader, name string) error {
-	workers := runtime.GOMAXPROCS(0)
-	work := make(chan *lineBatch, workers)
-	order := make(chan *lineBatch, 2*workers)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for b := range work {
-				b.decode()
-				close(b.done)
-			}
-		})
-	}
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(order)
-		defer close(work)
-		readErr <- splitLines(r, stop, func(b *lineBatch) bool {
-			select {
-			case order <- b:
-			case <-stop:
-				return false
-			}
-			work <- b
-			return true
-		})
-	}()
+	return a.ReadJSONLContext(context.Background(), r, name)
+}
 
-	var err error
-	for b := range order {
-		<-b.done
-		if err != nil {
-			continue // drain so the reader and workers finish
+// ReadJSONLContext is ReadJSONL that stops reading when ctx is done; the
+// records counted by then stay counted, and the error wraps ctx's.
+func (a *Aggregator) ReadJSONLContext(ctx context.Context, r io.Reader, name string) error {
+	return a.readBatches(ctx, &splitter{br: bufio.NewReaderSize(r, 256<<10), name: name})
+}
+
+// readBatches decodes s's batches on all CPUs and observes them in order.
+func (a *Aggregator) readBatches(ctx context.Context, s *splitter) error {
+	// The default window, two batches per worker, bounds memory to a few
+	// megabytes per CPU whatever the stream's size.
+	cfg := pool.Config{Workers: runtime.GOMAXPROCS(0), Ordered: true, InFlight: pool.Cancel}
+	err := pool.Run(ctx, cfg, s.next, decodeBatch, func(res pool.Result[*lineBatch, struct{}]) error {
+		b := res.In
+		defer s.release(b)
+		if res.Err != nil {
+			if errors.Is(res.Err, pool.ErrNotStarted) {
+				return nil // Run returns ctx's error
+			}
+			// A panic in the decoder: obs holds the lines decoded before
+			// it, so the line that panicked is named like a bad one.
+			b.err = res.Err
 		}
 		for i := range b.obs {
-			if oerr := a.Observe(b.obs[i]); oerr != nil {
-				err = fmt.Errorf("%s line %d: %w", name, b.lines[i], oerr)
-				break
+			if err := a.Observe(b.obs[i]); err != nil {
+				return fmt.Errorf("%s line %d: %w", s.name, b.lines[i], err)
 			}
 		}
-		if err == nil && b.err != nil {
-			err = fmt.Errorf("%s line %d: %w", name, b.lines[len(b.obs)], b.err)
+		if b.err != nil {
+			return fmt.Errorf("%s line %d: %w", s.name, b.lines[len(b.obs)], b.err)
 		}
-		if err != nil {
-			close(stop)
-		}
-		b.release()
-	}
-	wg.Wait()
-	if rerr := <-readErr; err == nil && rerr != nil {
-		err = fmt.Errorf("%s: %w", name, rerr)
+		return nil
+	})
+	if err != nil && err == ctx.Err() {
+		return fmt.Errorf("%s: %w", s.name, err)
 	}
 	return err
+}
+
+func decodeBatch(_ context.Context, b *lineBatch) (struct{}, error) {
+	b.decode()
+	return struct{}{}, nil
 }
 
 // batchPool recycles batches once counted: a batch's buffer is a megabyte,
@@ -104,12 +101,6 @@ func (a *Aggregator) ReadJSONL(r io.Reader, name string) error {
 var batchPool = sync.Pool{New: func() any {
 	return &lineBatch{data: make([]byte, 0, batchBytes+64<<10)}
 }}
-
-func getBatch() *lineBatch {
-	b := batchPool.Get().(*lineBatch)
-	b.done = make(chan struct{})
-	return b
-}
 
 // release returns a counted batch to the pool. Nothing may refer to its
 // data afterwards: the observations' strings alias it until Observe has
@@ -139,54 +130,76 @@ func (b *lineBatch) decode() {
 	}
 }
 
-// splitLines cuts r into batches of non-blank lines and hands each to emit,
-// until emit returns false or r ends.
-func splitLines(r io.Reader, stop <-chan struct{}, emit func(*lineBatch) bool) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	b := getBatch()
-	flush := func() bool {
-		if len(b.ends) == 0 {
-			return true
-		}
-		ok := emit(b)
-		b = getBatch()
-		return ok
+// splitter cuts a stream into batches of non-blank lines: the pool's
+// source, called from one goroutine at a time.
+type splitter struct {
+	br   *bufio.Reader
+	name string
+	line int    // lines read so far, blank ones included
+	long []byte // a line longer than br's buffer, being assembled
+	err  error  // what ended the stream (io.EOF included), once it has
+
+	// live counts batches handed out and not yet released, peak its
+	// highest value: what the pool's window bounds.
+	live, peak atomic.Int64
+}
+
+func (s *splitter) getBatch() *lineBatch {
+	if n := s.live.Add(1); n > s.peak.Load() {
+		s.peak.Store(n) // only next, one call at a time, raises live
 	}
-	line := 0
-	var long []byte // a line longer than br's buffer, assembled
+	return batchPool.Get().(*lineBatch)
+}
+
+func (s *splitter) release(b *lineBatch) {
+	s.live.Add(-1)
+	b.release()
+}
+
+// next returns the next batch, or the error that ended the stream once the
+// last batch has been returned. It gives up between lines when ctx is done.
+func (s *splitter) next(ctx context.Context) (*lineBatch, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	done := ctx.Done()
+	b := s.getBatch()
 	for {
-		frag, err := br.ReadSlice('\n')
+		frag, err := s.br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, frag...)
+			s.long = append(s.long, frag...)
 			continue
 		}
-		if long != nil {
-			frag = append(long, frag...)
-			long = nil
+		if s.long != nil {
+			frag = append(s.long, frag...)
+			s.long = nil
 		}
 		if len(frag) > 0 {
-			line++
+			s.line++
 			if t := bytes.TrimSpace(frag); len(t) > 0 {
 				b.data = append(b.data, t...)
 				b.ends = append(b.ends, len(b.data))
-				b.lines = append(b.lines, line)
+				b.lines = append(b.lines, s.line)
 				if len(b.data) >= batchBytes || len(b.ends) >= batchLines {
-					if !flush() {
-						return nil
-					}
+					return b, nil
 				}
 			}
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				return err
+				err = fmt.Errorf("%s: %w", s.name, err)
 			}
-			flush()
-			return nil
+			s.err = err
+			if len(b.ends) > 0 {
+				return b, nil // the lines before the end are worked on first
+			}
+			s.release(b)
+			return nil, err
 		}
 		select {
-		case <-stop:
-			return nil
+		case <-done:
+			s.release(b)
+			return nil, ctx.Err()
 		default:
 		}
 	}

@@ -1,11 +1,15 @@
 package leaderboard
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -159,3 +163,132 @@ func TestReadInputStdin(t *testing.T) {
 // dump renders rows for comparison: NaN, which marks an undefined rate, is
 // never equal to itself in the structs.
 func dump(rows []ModelStats) string { return fmt.Sprintf("%+v", rows) }
+
+// countingReader counts the bytes read through it and calls at once when
+// the count first passes after.
+type countingReader struct {
+	r     io.Reader
+	n     int
+	after int
+	at    func()
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += k
+	if c.at != nil && c.n > c.after {
+		c.at()
+		c.at = nil
+	}
+	return k, err
+}
+
+// smallLine is a valid judged record of about a hundred bytes.
+func smallLine(i int) string {
+	return fmt.Sprintf(`{"schema":1,"doc_id":"d%d","model":"m%d","summary":"one two three four five six","latency_ms":%d,"judgment":{"scorer":"test","score":0.%d}}`, i, i%4, 1+i%300, i%10)
+}
+
+func totalDocs(a *Aggregator) int {
+	n := 0
+	for _, r := range a.Stats() {
+		n += r.Documents
+	}
+	return n
+}
+
+// A bad line deep inside a stream of many batches is named by its line
+// number in the stream (blank lines counted), the records before it are all
+// counted and none after it, the first of two bad lines wins, reading stops
+// soon after it, and no more batches are alive at once than the pool's
+// window allows.
+func TestReadJSONLBadLineMidStream(t *testing.T) {
+	workers := runtime.GOMAXPROCS(0)
+	// Far more batches than the window holds, so that reading to the end
+	// after the bad line would show.
+	batches := 6*workers + 16
+	badAt := 3*batchLines + 123 // a record in the fourth batch
+	var data strings.Builder
+	line, badLine := 0, 0
+	for i := range batches * batchLines {
+		if i%97 == 0 {
+			data.WriteString("\n") // blank lines count as lines
+			line++
+		}
+		line++
+		switch i {
+		case badAt:
+			data.WriteString(`{"schema":1,"doc_id":"bad","model":"m0","judgment":{"score":7}}` + "\n")
+			badLine = line
+		case badAt + batchLines: // in a later batch, never reported
+			data.WriteString("{not json\n")
+		default:
+			data.WriteString(smallLine(i) + "\n")
+		}
+	}
+	in := &countingReader{r: strings.NewReader(data.String())}
+	s := &splitter{br: bufio.NewReaderSize(in, 256<<10), name: "big.jsonl"}
+	a := NewAggregator()
+	err := a.readBatches(context.Background(), s)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("big.jsonl line %d: ", badLine))
+	assert.Contains(t, err.Error(), "outside [0,1]")
+	assert.Equal(t, badAt, totalDocs(a), "records before the bad line, and only those")
+	assert.Less(t, in.n, data.Len()/2, "reading went on long after the bad line")
+	assert.LessOrEqual(t, s.peak.Load(), int64(2*workers), "more batches alive than the window")
+	assert.Positive(t, s.peak.Load())
+}
+
+// A file of long records, cut into batches by size rather than line count,
+// aggregates to what Add gives for the same records one by one.
+func TestReadInputMatchesSequentialAdd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), results.JudgmentsFile)
+	const records = 5000 // ~1.2 KB each: six batches of a megabyte
+	_, err := writeBenchJudgments(path, records)
+	require.NoError(t, err)
+
+	want := NewAggregator()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	rd := results.NewReader(f, path)
+	for {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		require.NoError(t, want.Add(r))
+	}
+	require.Equal(t, records, totalDocs(want))
+
+	got := NewAggregator()
+	require.NoError(t, got.ReadInput(Input{Path: path}, nil))
+	assert.Equal(t, dump(want.Stats()), dump(got.Stats()))
+}
+
+// Cancelling stops the read between lines: the error names the stream and
+// wraps ctx's, what was counted stays counted, and the rest of the stream
+// is not read.
+func TestReadJSONLContextCancel(t *testing.T) {
+	var data strings.Builder
+	for i := range 20 * batchLines {
+		data.WriteString(smallLine(i) + "\n")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	in := &countingReader{r: strings.NewReader(data.String()), after: 1 << 20, at: cancel}
+	a := NewAggregator()
+	err := a.ReadJSONLContext(ctx, in, "stdin")
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorContains(t, err, "stdin: ")
+	// At most the bufio.Reader's fill beyond the point of cancellation.
+	assert.Less(t, in.n, 2<<20)
+	assert.Less(t, totalDocs(a), 20*batchLines)
+
+	// Cancelled before the start, nothing is read.
+	in = &countingReader{r: strings.NewReader(data.String())}
+	err = NewAggregator().ReadJSONLContext(ctx, in, "stdin")
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, in.n)
+}
