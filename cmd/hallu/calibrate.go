@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/calibrate"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 )
 
 func init() {
@@ -104,7 +105,7 @@ Flags:
 	if *outPath == "" {
 		return write(stdout)
 	}
-	return writeFileAtomic(*outPath, write)
+	return atomicfile.Write(*outPath, write)
 }
 
 // calibrateFormats are the formats of formatNames that fit calibrate's one

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/compare"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/leaderboard"
 	htmlreport "github.com/hallu-eval/hallu/report/html"
 )
@@ -188,7 +189,7 @@ Flags:
 		}
 	}
 	if out != "" {
-		if err := writeFileAtomic(out, writeMain); err != nil {
+		if err := atomicfile.Write(out, writeMain); err != nil {
 			outErrs = append(outErrs, fmt.Errorf("writing --out %s: %w", out, err))
 		}
 	} else if err := writeMain(stdout); err != nil {
@@ -196,7 +197,7 @@ Flags:
 	}
 	outErrs = append(outErrs, writeCompareReports(res, suite, vs, *junit)...)
 	if *htmlOut != "" {
-		err := writeFileAtomic(*htmlOut, func(w io.Writer) error {
+		err := atomicfile.Write(*htmlOut, func(w io.Writer) error {
 			return writeCompareHTML(ctx, w, srcs, res, maxDocs(*htmlMax))
 		})
 		if err != nil {
@@ -242,7 +243,7 @@ func writeCompareReports(res *compare.Result, suite string, vs []compare.Verdict
 		}
 	}
 	if junit != "" {
-		if err := writeFileAtomic(junit, func(w io.Writer) error { return compare.WriteJUnit(w, suite, vs) }); err != nil {
+		if err := atomicfile.Write(junit, func(w io.Writer) error { return compare.WriteJUnit(w, suite, vs) }); err != nil {
 			errs = append(errs, fmt.Errorf("writing --junit %s: %w", junit, err))
 		}
 	}

@@ -126,7 +126,7 @@ Flags:
 	if *outPath == "" {
 		return report.Write(stdout, *format, stats, opts)
 	}
-	return writeFileAtomic(*outPath, func(w io.Writer) error { return report.Write(w, *format, stats, opts) })
+	return atomicfile.Write(*outPath, func(w io.Writer) error { return report.Write(w, *format, stats, opts) })
 }
 
 // addIntervalFlags declares the interval flags that report and compare
@@ -149,10 +149,4 @@ func checkIntervalFlags(iv leaderboard.IntervalOptions) error {
 		return fmt.Errorf("--bootstrap-samples %d: must be at least 1", iv.Samples)
 	}
 	return iv.Check()
-}
-
-// writeFileAtomic writes path so that a failed report never leaves a
-// truncated file over a good one.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	return atomicfile.Write(path, write)
 }

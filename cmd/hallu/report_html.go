@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/pipeline"
 	htmlreport "github.com/hallu-eval/hallu/report/html"
@@ -117,7 +118,7 @@ func (h *htmlReport) write(ctx context.Context, paths []string, stats []leaderbo
 	if outPath == "" {
 		return htmlreport.Write(stdout, in)
 	}
-	return writeFileAtomic(outPath, func(w io.Writer) error { return htmlreport.Write(w, in) })
+	return atomicfile.Write(outPath, func(w io.Writer) error { return htmlreport.Write(w, in) })
 }
 
 func maxDocs(n int) int {
