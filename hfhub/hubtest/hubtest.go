@@ -116,6 +116,10 @@ func (h *Hub) Close() {
 	}
 }
 
+// Put adds a repository or replaces the one with its id and kind, as a
+// push to the hub moves its main branch to a new commit.
+func (h *Hub) Put(r Repo) { h.mu.Lock(); h.repos[r.key()] = r; h.mu.Unlock() }
+
 // RequireToken makes the hub answer 401 unless "Authorization: Bearer tok".
 func (h *Hub) RequireToken(tok string) { h.mu.Lock(); h.token = tok; h.mu.Unlock() }
 
