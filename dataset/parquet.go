@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -63,8 +64,10 @@ func newParquetSource(rc io.ReadCloser, name string, opts Options) (*parquetSour
 	if err != nil {
 		return nil, err
 	}
-	// The page index and bloom filters serve lookups; a scan needs neither.
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err := checkFooter(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("not a readable Parquet file: %w", err)
+	}
+	pf, err := openParquetFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("not a readable Parquet file: %w", err)
 	}
@@ -125,6 +128,42 @@ func newParquetSource(rc io.ReadCloser, name string, opts Options) (*parquetSour
 	return s, nil
 }
 
+// checkFooter reads the footer length a Parquet file ends with and checks
+// it fits in the file: the library allocates that many bytes before it
+// looks, so a damaged file could ask for gigabytes.
+func checkFooter(f io.ReaderAt, size int64) error {
+	const magic = "PAR1"
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too short", size)
+	}
+	var tail [8]byte
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return err
+	}
+	if string(tail[4:]) != magic {
+		return fmt.Errorf("no %s at the end (an encrypted or truncated file, or not Parquet)", magic)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("footer of %d bytes does not fit in a %d-byte file (truncated?)", n, size)
+	}
+	return nil
+}
+
+// openParquetFile reads the footer. The page index and bloom filters serve
+// lookups; a scan needs neither.
+func openParquetFile(f io.ReaderAt, size int64) (pf *parquet.File, err error) {
+	defer recoverCorrupt(&err)
+	return parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+}
+
+// recoverCorrupt turns a panic inside parquet-go, which some damaged files
+// provoke, into an error: a bad file must not bring down a long run.
+func recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("corrupt Parquet data (%v)", r)
+	}
+}
+
 // walkLeaves calls fn for every leaf column, in leaf-index order.
 func walkLeaves(c *parquet.Column, fn func(*parquet.Column)) {
 	if c.Leaf() {
@@ -167,7 +206,13 @@ func parquetLeaf(c *parquet.Column, what string, ints bool) (parquetColumn, erro
 
 // Next returns the next valid document. A *RecordError rejects one row and
 // the following call goes on with the next; other errors are final.
-func (s *parquetSource) Next() (Document, error) {
+func (s *parquetSource) Next() (doc Document, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.err = fmt.Errorf("dataset %s row group %d: corrupt Parquet data (%v)", s.v.file, s.group, r)
+			doc, err = Document{}, s.err
+		}
+	}()
 	for s.err == nil && s.left == 0 {
 		s.err = s.nextGroup()
 	}

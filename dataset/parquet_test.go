@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -319,4 +320,65 @@ func FuzzParquetMatchesJSONL(f *testing.F) {
 		}
 		assert.Equal(t, errors.Is(jerr, ErrNoDocuments), errors.Is(perr, ErrNoDocuments), "%v vs %v", jerr, perr)
 	})
+}
+
+// FuzzParquetBytes feeds damaged Parquet files to the reader: a corrupt
+// download must come back as an error, never a crash or a bad document.
+func FuzzParquetBytes(f *testing.F) {
+	f.Add(parquetBytes(f, []pqDoc{{"a", "x", "d"}, {"b", "y", ""}}, 1))
+	f.Add(parquetBytes(f, genDocs(rand.New(rand.NewPCG(1, 2)), 20), 6))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "f.parquet")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := openParquet(rc, p, Options{MaxBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		src = newChecked(src, p, Options{})
+		defer src.Close()
+		docs, _, _ := drain(t, src)
+		for _, d := range docs {
+			if d.ID == "" || strings.TrimSpace(d.Text) == "" {
+				t.Fatalf("bad document %+v", d)
+			}
+		}
+	})
+}
+
+// Damaged files are errors naming the file, never a crash: some single-byte
+// changes make parquet-go panic, and a footer length past the file's size
+// would make it allocate that much before looking.
+func TestParquetDamagedFilesAreErrors(t *testing.T) {
+	good := parquetBytes(t, []pqDoc{{"a", "x", "d"}, {"b", "y", ""}}, 1)
+	dir := t.TempDir()
+	read := func(data []byte) (docs []Document, final error) {
+		p := filepath.Join(dir, "f.parquet")
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		docs, _, final = openAllErr(p, Options{})
+		return docs, final
+	}
+	for i := range good {
+		for _, b := range []byte{20, 0xff} {
+			data := append([]byte(nil), good...)
+			data[i] = b
+			docs, _ := read(data)
+			for _, d := range docs {
+				assert.NotEmpty(t, d.ID)
+				assert.NotEmpty(t, strings.TrimSpace(d.Text))
+			}
+		}
+	}
+
+	huge := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint32(huge[len(huge)-8:], 1<<31)
+	_, err := read(huge)
+	assert.ErrorContains(t, err, "f.parquet: not a readable Parquet file: footer of 2147483648 bytes does not fit")
+	_, err = read(good[:len(good)-3])
+	assert.ErrorContains(t, err, "no PAR1 at the end")
 }
