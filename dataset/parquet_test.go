@@ -382,3 +382,52 @@ func TestParquetDamagedFilesAreErrors(t *testing.T) {
 	_, err = read(good[:len(good)-3])
 	assert.ErrorContains(t, err, "no PAR1 at the end")
 }
+
+// countingFile counts the bytes read from a file at offsets.
+type countingFile struct {
+	*os.File
+	n int64
+}
+
+func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.File.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// The reader streams: the first document costs the footer and a page or so
+// of each column it reads, not the file, and a column it does not need is
+// never read.
+func TestParquetStreams(t *testing.T) {
+	type wide struct {
+		ID    string `parquet:"id"`
+		Text  string `parquet:"text"`
+		Extra string `parquet:"extra"` // large, and never needed
+	}
+	var rows []wide
+	for i := range 2000 {
+		rows = append(rows, wide{ID: fmt.Sprint(i), Text: fmt.Sprintf("Text number %d, a sentence of some length.", i),
+			Extra: strings.Repeat(fmt.Sprint(i), 50)})
+	}
+	p := writeParquet(t, "wide.parquet", rows, 500)
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	st, _ := f.Stat()
+	cf := &countingFile{File: f}
+	src, err := openParquet(cf, p, Options{})
+	require.NoError(t, err)
+	defer src.Close()
+	_, err = src.Next()
+	require.NoError(t, err)
+	assert.Less(t, cf.n, st.Size()/10, "read %d of %d bytes for the first document", cf.n, st.Size())
+	n := 1
+	for ; ; n++ {
+		if _, err := src.Next(); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+	}
+	assert.Equal(t, len(rows), n)
+	t.Logf("read %d of %d bytes", cf.n, st.Size())
+	assert.Less(t, cf.n, st.Size()/2, "the extra column is never read: %d of %d bytes", cf.n, st.Size())
+}
