@@ -127,7 +127,7 @@ func describeHF(ctx context.Context, spec string, opts Options) (Info, error) {
 	}
 	info := Info{Spec: spec, Format: ref.format, Path: path, Commit: commit}
 	if info.SHA256, info.Bytes, err = hashFile(path); err != nil {
-		return Info{}, fmt.Errorf("dataset %s: %w", spec, err)
+		return Info{}, fmt.Errorf("%s: %w", spec, err)
 	}
 	return info, nil
 }

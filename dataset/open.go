@@ -243,15 +243,16 @@ func DescribeContext(ctx context.Context, spec string, opts Options) (Info, erro
 		info.SHA256, info.Bytes, err = hashFile(path)
 	}
 	if err != nil {
-		return Info{}, fmt.Errorf("dataset %s: %w", path, err)
+		return Info{}, err
 	}
 	return info, nil
 }
 
+// hashFile's errors name the file, as os.Open's do.
 func hashFile(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, fmt.Errorf("dataset: %w", err)
 	}
 	defer f.Close()
 	return hashReader(f)
@@ -262,7 +263,7 @@ func hashReader(r io.Reader) (string, int64, error) {
 	h := sha256.New()
 	n, err := io.Copy(h, r)
 	if err != nil {
-		return "", 0, fmt.Errorf("hashing: %w", err)
+		return "", 0, fmt.Errorf("dataset: hashing: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
