@@ -44,7 +44,12 @@ func TestGenerateFromHubDataset(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	recs := readAll(t, out)
 	require.Len(t, recs, 4)
-	assert.Equal(t, "Summary of 0.", recs[0].Summary)
+	var ids []string
+	for _, r := range recs {
+		assert.Equal(t, "Summary of "+r.DocID+".", r.Summary)
+		ids = append(ids, r.DocID)
+	}
+	assert.ElementsMatch(t, []string{"0", "1", "2", "3"}, ids, "integer ids, every row")
 
 	hub.Close()
 	t.Setenv("HF_HUB_OFFLINE", "1")
