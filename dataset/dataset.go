@@ -2,8 +2,9 @@
 // sample. Formats register themselves by name, as image formats do, so a new
 // format is one file with an init function.
 //
-// Open takes a spec: "builtin", a .csv or .jsonl file (optionally .gz),
-// FORMAT:PATH, or "-" for standard input. Every format applies the same
+// Open takes a spec: "builtin", a .csv, .jsonl or .parquet file (the first
+// two optionally .gz), FORMAT:PATH, hf:ORG/NAME[@REVISION]/PATH for a file
+// of a Hugging Face Hub dataset, or "-" for standard input. Every format applies the same
 // checks: an id and a non-empty text, valid UTF-8, a size limit
 // (Options.MaxBytes), and ids unique within the file. A record failing one comes back as
 // a *RecordError naming the file and line; the caller may skip it and call
@@ -18,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/hallu-eval/hallu/hfhub"
 )
 
 // Document is one article to summarize.
@@ -50,6 +53,10 @@ type Options struct {
 	// (final, naming the file and line) instead of a skippable *RecordError.
 	// Applies to sources from Open.
 	Strict bool
+	// Hub fetches hf: specs; nil configures one from the environment as
+	// `hallu model pull` does (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE or
+	// HF_HOME, HF_HUB_OFFLINE), with download progress on standard error.
+	Hub *hfhub.Client
 }
 
 // DefaultMaxBytes is large enough for the leaderboard's longest articles

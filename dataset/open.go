@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,20 +26,33 @@ var extAliases = map[string]string{"json": "jsonl", "ndjson": "jsonl"}
 //
 //	builtin            the embedded sample: 62 short fictional news articles
 //	docs.csv           format from the extension: .csv, .jsonl, .json, .ndjson,
-//	                   each optionally followed by .gz (read through gzip)
+//	                   .parquet, each but .parquet optionally followed by .gz
+//	                   (read through gzip)
 //	jsonl:docs.txt     FORMAT:PATH forces a format
+//	hf:ORG/NAME[@REVISION]/PATH
+//	                   a file of a Hugging Face Hub dataset repository, read
+//	                   from the hub cache after downloading it if need be
+//	                   (see Options.Hub); the format comes from PATH's extension
 //	-  or  csv:-       standard input; a bare "-" is read as JSONL when its first
 //	                   non-blank character is { (or [), else as CSV
 //
 // A prefix before ':' counts as a format only when it is a plain word of two
 // or more letters or digits, so "./a:b.csv" and "C:\docs.csv" are paths.
 func Open(spec string, opts Options) (Source, error) {
+	return OpenContext(context.Background(), spec, opts)
+}
+
+// OpenContext is Open with a context for the download an hf: spec may need.
+func OpenContext(ctx context.Context, spec string, opts Options) (Source, error) {
+	if opts.MaxBytes < 0 {
+		return nil, fmt.Errorf("dataset: document size limit %d is negative (--max-doc-bytes, max_doc_bytes in a run config)", opts.MaxBytes)
+	}
+	if isHF(spec) {
+		return openHF(ctx, spec, opts)
+	}
 	format, path, err := resolve(spec)
 	if err != nil {
 		return nil, err
-	}
-	if opts.MaxBytes < 0 {
-		return nil, fmt.Errorf("dataset: document size limit %d is negative (--max-doc-bytes, max_doc_bytes in a run config)", opts.MaxBytes)
 	}
 	if format == BuiltinSpec {
 		src, err := openBuiltin(opts)
@@ -196,14 +210,25 @@ func (g gzipFile) Close() error {
 type Info struct {
 	Spec   string `json:"spec"`
 	Format string `json:"format"`           // "auto" for a bare "-": known once read
-	Path   string `json:"path,omitempty"`   // empty for the builtin sample
+	Path   string `json:"path,omitempty"`   // empty for the builtin sample; the hub cache's copy for hf:
+	Commit string `json:"commit,omitempty"` // for hf: specs, the commit the revision resolved to
 	SHA256 string `json:"sha256,omitempty"` // of the file as stored (compressed, if .gz); empty for stdin
 	Bytes  int64  `json:"bytes,omitempty"`
 }
 
 // Describe resolves spec and hashes its bytes. Standard input cannot be
 // read twice, so for "-" it returns an Info without a hash and no error.
+// An hf: spec is downloaded (or found in the cache) as Open would.
 func Describe(spec string) (Info, error) {
+	return DescribeContext(context.Background(), spec, Options{})
+}
+
+// DescribeContext is Describe with a context for a download and the
+// Options whose Hub reaches hf: specs.
+func DescribeContext(ctx context.Context, spec string, opts Options) (Info, error) {
+	if isHF(spec) {
+		return describeHF(ctx, spec, opts)
+	}
 	format, path, err := resolve(spec)
 	if err != nil {
 		return Info{}, err
@@ -212,24 +237,35 @@ func Describe(spec string) (Info, error) {
 	if path == "-" {
 		return info, nil
 	}
-	var r io.Reader
 	if format == BuiltinSpec {
-		r = strings.NewReader(builtinData)
+		info.SHA256, info.Bytes, err = hashReader(strings.NewReader(builtinData))
 	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return Info{}, fmt.Errorf("dataset: %w", err)
-		}
-		defer f.Close()
-		r = f
+		info.SHA256, info.Bytes, err = hashFile(path)
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, r) // streams: the file is never held whole
 	if err != nil {
-		return Info{}, fmt.Errorf("dataset %s: hashing: %w", path, err)
+		return Info{}, err
 	}
-	info.SHA256, info.Bytes = hex.EncodeToString(h.Sum(nil)), n
 	return info, nil
+}
+
+// hashFile's errors name the file, as os.Open's do.
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	return hashReader(f)
+}
+
+// hashReader streams r through SHA-256: a file is never held whole.
+func hashReader(r io.Reader) (string, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", 0, fmt.Errorf("dataset: hashing: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // Fingerprint returns the hex SHA-256 of the bytes spec names (for builtin,

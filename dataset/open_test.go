@@ -68,10 +68,10 @@ func TestOpenErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "empty spec")
 
 	_, err = Open("xml:"+writeFile(t, "d.xml", "<a/>"), Options{})
-	assert.ErrorContains(t, err, `unknown dataset format "xml" (known: csv, jsonl)`)
+	assert.ErrorContains(t, err, `unknown dataset format "xml" (known: csv, jsonl, parquet)`)
 
 	_, err = Open(writeFile(t, "d.parquet", "x"), Options{})
-	assert.ErrorContains(t, err, `unknown dataset format "parquet"`)
+	assert.ErrorContains(t, err, `d.parquet: not a readable Parquet file`)
 
 	p := writeFile(t, "noext", sampleCSV)
 	_, err = Open(p, Options{})

@@ -9,12 +9,12 @@ import (
 
 // repoCache is one repository's folder in the cache.
 type repoCache struct {
-	dir   string // .../models--ORG--NAME
+	dir   string // .../models--ORG--NAME or .../datasets--ORG--NAME
 	locks string // .../.locks/models--ORG--NAME, where huggingface_hub keeps its lock files
 }
 
-func (c *Client) repoCache(repo string) repoCache {
-	dir := RepoDir(c.CacheDir, repo)
+func (c *Client) repoCache(repo repoRef) repoCache {
+	dir := repo.dir(c.CacheDir)
 	return repoCache{dir: dir, locks: filepath.Join(c.CacheDir, ".locks", filepath.Base(dir))}
 }
 

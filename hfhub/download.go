@@ -31,7 +31,7 @@ type fileMeta struct {
 // is then checked against.
 func (m fileMeta) lfs() bool { return len(m.etag) == 64 && isHex(m.etag) }
 
-func (c *Client) resolveURL(repo, revision, name string) string {
+func (c *Client) resolveURL(repo repoRef, revision, name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
@@ -43,7 +43,7 @@ func (c *Client) resolveURL(repo, revision, name string) string {
 // Redirects are not followed, because an LFS redirect's target is a CDN
 // whose headers describe the CDN object, not the repository; relative
 // redirects (a renamed repository) are followed.
-func (c *Client) head(ctx context.Context, repo, revision, name string) (fileMeta, error) {
+func (c *Client) head(ctx context.Context, repo repoRef, revision, name string) (fileMeta, error) {
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	target := c.resolveURL(repo, revision, name)
@@ -154,8 +154,8 @@ func (c *Client) authorize(req *http.Request) {
 // Bytes go to blobs/<etag>.incomplete first, which a later call resumes with
 // a Range request, and the blob appears by rename only once its size (and
 // sha256, for LFS files) checks out.
-func (c *Client) fetch(ctx context.Context, cache repoCache, repo, name string, m fileMeta) error {
-	what := repo + " " + name
+func (c *Client) fetch(ctx context.Context, cache repoCache, repo repoRef, name string, m fileMeta) error {
+	what := repo.String() + " " + name
 	blob := cache.blobPath(m.etag)
 	if blobOK(blob, m.size) {
 		return nil

@@ -5,7 +5,7 @@
 //
 // The layout, under the cache directory:
 //
-//	models--ORG--NAME/
+//	models--ORG--NAME/   (datasets--ORG--NAME/ for a dataset, laid out alike)
 //	  blobs/<etag>                   file contents (etag: sha256 for LFS files, git sha1 otherwise)
 //	  snapshots/<commit>/<filename>  relative symlink to ../../blobs/<etag>
 //	  refs/<revision>                the commit the revision pointed to when last resolved
@@ -138,14 +138,24 @@ func (c *Client) httpClient() *http.Client {
 // reached but the cache holds a complete snapshot for the revision, that
 // snapshot is used and a notice goes to Progress.
 func (c *Client) Snapshot(ctx context.Context, repo, revision string, files []string) (string, error) {
+	return c.snapshot(ctx, repoRef{id: repo}, revision, files)
+}
+
+// DatasetSnapshot is Snapshot for a dataset repository: the hub serves it
+// under /datasets/ORG/NAME and the cache keeps it in datasets--ORG--NAME.
+func (c *Client) DatasetSnapshot(ctx context.Context, repo, revision string, files []string) (string, error) {
+	return c.snapshot(ctx, repoRef{id: repo, dataset: true}, revision, files)
+}
+
+func (c *Client) snapshot(ctx context.Context, repo repoRef, revision string, files []string) (string, error) {
 	if revision == "" {
 		revision = "main"
 	}
-	if err := validate(repo, revision, files); err != nil {
+	if err := validate(repo.id, revision, files); err != nil {
 		return "", err
 	}
 	if c.Offline {
-		dir, err := c.CachedSnapshot(repo, revision, files)
+		dir, err := c.cachedSnapshot(repo, revision, files)
 		if err != nil {
 			return "", fmt.Errorf("offline mode (HF_HUB_OFFLINE): %w", err)
 		}
@@ -153,14 +163,14 @@ func (c *Client) Snapshot(ctx context.Context, repo, revision string, files []st
 	}
 	// A commit never changes: a complete snapshot of it needs no check.
 	if isCommit(revision) {
-		if dir, err := c.CachedSnapshot(repo, revision, files); err == nil {
+		if dir, err := c.cachedSnapshot(repo, revision, files); err == nil {
 			return dir, nil
 		}
 	}
 	first, err := c.head(ctx, repo, revision, files[0])
 	if err != nil {
 		if errors.Is(err, ErrUnreachable) {
-			if dir, cerr := c.CachedSnapshot(repo, revision, files); cerr == nil {
+			if dir, cerr := c.cachedSnapshot(repo, revision, files); cerr == nil {
 				c.logf("%v\nusing the cached snapshot %s\n", err, dir)
 				return dir, nil
 			}
@@ -202,10 +212,19 @@ func (c *Client) Snapshot(ctx context.Context, repo, revision string, files []st
 // snapshot (an empty list only requires the snapshot directory). Errors wrap
 // ErrNotCached.
 func (c *Client) CachedSnapshot(repo, revision string, files []string) (string, error) {
+	return c.cachedSnapshot(repoRef{id: repo}, revision, files)
+}
+
+// CachedDatasetSnapshot is CachedSnapshot for a dataset repository.
+func (c *Client) CachedDatasetSnapshot(repo, revision string, files []string) (string, error) {
+	return c.cachedSnapshot(repoRef{id: repo, dataset: true}, revision, files)
+}
+
+func (c *Client) cachedSnapshot(repo repoRef, revision string, files []string) (string, error) {
 	if revision == "" {
 		revision = "main"
 	}
-	if err := validateNames(repo, revision, files); err != nil {
+	if err := validateNames(repo.id, revision, files); err != nil {
 		return "", err
 	}
 	cache := c.repoCache(repo)
@@ -233,9 +252,40 @@ func (c *Client) CachedSnapshot(repo, revision string, files []string) (string, 
 	return snap, nil
 }
 
-// RepoDir is where repo's cache folder lives under cacheDir.
+// RepoDir is where model repo's cache folder lives under cacheDir.
 func RepoDir(cacheDir, repo string) string {
-	return filepath.Join(cacheDir, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	return repoRef{id: repo}.dir(cacheDir)
+}
+
+// DatasetRepoDir is where dataset repo's cache folder lives under cacheDir.
+func DatasetRepoDir(cacheDir, repo string) string {
+	return repoRef{id: repo, dataset: true}.dir(cacheDir)
+}
+
+// repoRef names a repository of either kind the hub keeps. Models came
+// first, so their URLs and messages carry no prefix; datasets live under
+// "datasets/" on the hub and "datasets--" in the cache, as huggingface_hub
+// lays them out.
+type repoRef struct {
+	id      string // ORG/NAME
+	dataset bool
+}
+
+// String is the name used in messages and URLs: "datasets/ORG/NAME" for a
+// dataset, as the hub spells its address.
+func (r repoRef) String() string {
+	if r.dataset {
+		return "datasets/" + r.id
+	}
+	return r.id
+}
+
+func (r repoRef) dir(cacheDir string) string {
+	kind := "models--"
+	if r.dataset {
+		kind = "datasets--"
+	}
+	return filepath.Join(cacheDir, kind+strings.ReplaceAll(r.id, "/", "--"))
 }
 
 func (c *Client) logf(format string, args ...any) {

@@ -57,7 +57,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		extra      jsonObject
 	)
 	fs.Var(&extra, "extra-body", "JSON object merged into every request body, e.g. '{\"top_p\":0.9}' (recorded in each record's params)")
-	fs.StringVar(&job.Dataset, "dataset", "", "dataset: builtin, FILE.csv, FILE.jsonl[.gz], FORMAT:PATH, or - for stdin")
+	fs.StringVar(&job.Dataset, "dataset", "", "dataset: builtin, FILE.csv, FILE.jsonl[.gz], FILE.parquet, hf:ORG/NAME[@REV]/PATH, FORMAT:PATH, or - for stdin")
 	fs.StringVar(&job.DatasetOpts.IDField, "id-field", "", "dataset field holding the document id (default id / article_id)")
 	fs.StringVar(&job.DatasetOpts.TextField, "text-field", "", "dataset field holding the document text (default text)")
 	fs.IntVar(&job.DatasetOpts.MaxBytes, "max-doc-bytes", 0, "largest document accepted, in bytes (0 = the default limit)")

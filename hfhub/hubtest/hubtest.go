@@ -40,9 +40,18 @@ func (f File) Etag() string {
 
 // Repo is a repository at one commit, reachable as "main" or by commit.
 type Repo struct {
-	ID     string // ORG/NAME
-	Commit string // 40 hex
-	Files  []File
+	ID      string // ORG/NAME
+	Commit  string // 40 hex
+	Files   []File
+	Dataset bool // served under /datasets/ORG/NAME, as the hub serves dataset repositories
+}
+
+// key is where the hub finds the repository: its URL path before /resolve/.
+func (r Repo) key() string {
+	if r.Dataset {
+		return "datasets/" + r.ID
+	}
+	return r.ID
 }
 
 // RepoFromDir reads names from dir; files ending in .safetensors, .model or
@@ -85,7 +94,7 @@ type Hub struct {
 func New(repos ...Repo) *Hub {
 	h := &Hub{repos: map[string]Repo{}, tampered: map[string]bool{}}
 	for _, r := range repos {
-		h.repos[r.ID] = r
+		h.repos[r.key()] = r
 	}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, false) }))
 	return h
@@ -106,6 +115,10 @@ func (h *Hub) Close() {
 		h.cdn.Close()
 	}
 }
+
+// Put adds a repository or replaces the one with its id and kind, as a
+// push to the hub moves its main branch to a new commit.
+func (h *Hub) Put(r Repo) { h.mu.Lock(); h.repos[r.key()] = r; h.mu.Unlock() }
 
 // RequireToken makes the hub answer 401 unless "Authorization: Bearer tok".
 func (h *Hub) RequireToken(tok string) { h.mu.Lock(); h.token = tok; h.mu.Unlock() }
@@ -185,14 +198,18 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, cdn bool) {
 		http.Error(cw, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	// /ORG/NAME/resolve/REVISION/FILE...
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 5)
+	// [/datasets]/ORG/NAME/resolve/REVISION/FILE...
+	path, kind := strings.TrimPrefix(r.URL.Path, "/"), ""
+	if rest, ok := strings.CutPrefix(path, "datasets/"); ok {
+		path, kind = rest, "datasets/"
+	}
+	parts := strings.SplitN(path, "/", 5)
 	if len(parts) != 5 || parts[2] != "resolve" {
 		http.NotFound(cw, r)
 		return
 	}
 	h.mu.Lock()
-	repo, ok := h.repos[parts[0]+"/"+parts[1]]
+	repo, ok := h.repos[kind+parts[0]+"/"+parts[1]]
 	h.mu.Unlock()
 	if !ok {
 		cw.Header().Set("X-Error-Code", "RepoNotFound")
