@@ -84,7 +84,7 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 	tmpl.Close()
 
 	open := func() (dataset.Source, error) {
-		return openDataset(job.Dataset, job.DatasetOpts, job.Limit, job.Shard)
+		return openDataset(ctx, job.Dataset, job.DatasetOpts, job.Limit, job.Shard)
 	}
 	rereadable := job.Dataset != "-"
 
@@ -257,8 +257,8 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 }
 
 // openDataset applies limit, then shard.
-func openDataset(spec string, opts dataset.Options, limit int, shard string) (dataset.Source, error) {
-	src, err := dataset.Open(spec, opts)
+func openDataset(ctx context.Context, spec string, opts dataset.Options, limit int, shard string) (dataset.Source, error) {
+	src, err := dataset.OpenContext(ctx, spec, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ type RunOptions struct {
 func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	log := orDiscard(opt.Log)
 	started := time.Now().UTC()
-	if _, err := dataset.Describe(c.Dataset); err != nil {
+	if _, err := dataset.DescribeContext(ctx, c.Dataset, dataset.Options{IDField: c.IDField, TextField: c.TextField}); err != nil {
 		return inputErrf("dataset %s: %w", c.Dataset, err)
 	}
 	if c.Shard != "" {
