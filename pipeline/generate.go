@@ -43,6 +43,18 @@ type GenerateJob struct {
 
 	// Log receives notices, warnings and progress (stderr).
 	Log io.Writer
+
+	// DryRun prints to Stdout what would be sent (documents, the first
+	// request, estimated input tokens and cost) and sends and writes
+	// nothing.
+	DryRun bool
+	// PriceIn and PriceOut are the model's prices per million input and
+	// output tokens, for the dry run's estimate; 0 = not given.
+	PriceIn, PriceOut float64
+
+	// prepared: the endpoint was already asked what it serves (by Run,
+	// which checks every model before the first one starts).
+	prepared bool
 }
 
 // Generate runs job. Builtin reference models are always served by hallu
@@ -58,13 +70,17 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		if cfg.Endpoint != "" && job.EndpointSet {
 			fmt.Fprintf(log, "hallu: NOTICE: %s is served by hallu itself on 127.0.0.1; the endpoint %s is not used for it\n", cfg.Model, cfg.Endpoint)
 		}
-		// Not tied to ctx: on Ctrl-C requests in flight get their grace
-		// period, which needs the server up.
-		url, stop, err := refmodel.Start(context.WithoutCancel(ctx))
-		if err != nil {
-			return eval.GenerateStats{}, err
+		url := "http://127.0.0.1/v1" // a dry run starts no server
+		if !job.DryRun {
+			// Not tied to ctx: on Ctrl-C requests in flight get their
+			// grace period, which needs the server up.
+			u, stop, err := refmodel.Start(context.WithoutCancel(ctx))
+			if err != nil {
+				return eval.GenerateStats{}, err
+			}
+			defer stop()
+			url = u
 		}
-		defer stop()
 		cfg.Endpoint, cfg.RecordEndpoint = url, "builtin"
 	}
 	if cfg.Endpoint == "" {
@@ -81,6 +97,31 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		return eval.GenerateStats{}, inputErr(err)
 	}
 	tmpl.Close()
+	// Ask the endpoint what it serves; after taking the output's lock, so
+	// that a second hallu on the same output fails before asking.
+	check := func() error {
+		if builtin {
+			return nil
+		}
+		pj := job
+		pj.Config = cfg
+		if err := prepare(ctx, &pj, log); err != nil {
+			return err
+		}
+		cfg = pj.Config
+		return nil
+	}
+	if job.DryRun {
+		if err := check(); err != nil {
+			return eval.GenerateStats{}, err
+		}
+		g, err := eval.NewGenerator(cfg)
+		if err != nil {
+			return eval.GenerateStats{}, inputErr(err)
+		}
+		defer g.Close()
+		return eval.GenerateStats{}, dryRun(&job, g, orDiscard(job.Stdout))
+	}
 
 	open := func() (dataset.Source, error) {
 		return openDataset(job.Dataset, job.DatasetOpts, job.Limit, job.Shard)
@@ -102,6 +143,9 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		}
 		defer fw.Close()
 		w, cfg.Done = fw, done
+	}
+	if err := check(); err != nil {
+		return eval.GenerateStats{}, err
 	}
 	src, err := open()
 	if err != nil {

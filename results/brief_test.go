@@ -34,7 +34,7 @@ func TestDecodeBriefReadsProvenance(t *testing.T) {
 	score := 0.25
 	rec := &Record{Schema: SchemaVersion, DocID: "d", DocHash: "h", Model: "m", Endpoint: "http://127.0.0.1/v1",
 		PromptHash: "p", ModelCanonical: "m:latest", LatencyQueued: true,
-		Params: &Params{Temperature: 0.5, Seed: &seed, MaxTokens: 64, MaxTokensField: "max_completion_tokens", Extra: map[string]any{"top_p": 0.9}},
+		Params:      &Params{Temperature: 0.5, Seed: &seed, MaxTokens: 64, MaxTokensField: "max_completion_tokens", Extra: map[string]any{"top_p": 0.9}},
 		ServedModel: "m-q4", SystemFingerprint: "fp", Summary: "a b c", Source: "long text", OutputTruncated: true, InputTruncated: true,
 		Judgment: &Judgment{Scorer: "hhem", Version: "2", Options: map[string]string{"mode": "x"}, Weights: "w",
 			ScorerKey: "k", FallbackFor: "judge", Score: &score, Explanation: "why"}}

@@ -129,7 +129,7 @@ func (c *Client) Probe(ctx context.Context, endpoint string) (*Server, error) {
 	s := &Server{Endpoint: httpretry.RedactURL(endpoint), Kind: KindOpenAI}
 	base := strings.TrimRight(endpoint, "/")
 	var list struct {
-		Data []struct {
+		Data *[]struct {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
@@ -139,9 +139,11 @@ func (c *Client) Probe(ctx context.Context, endpoint string) (*Server, error) {
 	case errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed):
 	case err != nil:
 		return nil, fmt.Errorf("list models at %s: %w", s.Endpoint, err)
+	case list.Data == nil:
+		// Not a model list: a server answering every path alike.
 	default:
 		s.Listed = true
-		for _, m := range list.Data {
+		for _, m := range *list.Data {
 			if m.ID != "" {
 				s.Models = append(s.Models, Model{ID: m.ID})
 			}
