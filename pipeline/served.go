@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -40,6 +41,16 @@ func prepare(ctx context.Context, job *GenerateJob, log io.Writer) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// A key refused for the listing is refused for chat too: stop
+		// before sending every document to be refused. (403 may be a
+		// listing-only restriction of a gateway; that run goes on.)
+		var se *served.StatusError
+		if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+			if cfg.APIKey == "" {
+				return fmt.Errorf("HTTP 401 from %s: no API key was sent; set %s", se.URL, cmp.Or(cfg.APIKeyEnv, "one"))
+			}
+			return fmt.Errorf("HTTP 401 from %s: check %s", se.URL, cmp.Or(cfg.APIKeyEnv, "the API key"))
 		}
 		fmt.Fprintf(log, "hallu: NOTICE: %s: model %s not checked: %v\n", cfg.Model, cfg.Model, err)
 		return nil
