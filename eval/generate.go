@@ -125,6 +125,11 @@ type GenerateConfig struct {
 	// LatencyQueued marks every record's latency as including time queued
 	// for a server slot (concurrency above the server's parallel slots).
 	LatencyQueued bool
+	// ServerContext is the context length the server runs the model with,
+	// when it says (see package served); 0 = unknown. A reply whose
+	// prompt usage reaches it marks the record InputTruncated: the prompt
+	// filled the whole context, so the server cut it.
+	ServerContext int
 
 	// Annotate, when set, is called on every record before it is written.
 	Annotate func(doc dataset.Document, rec *results.Record)
@@ -655,7 +660,8 @@ func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document)
 		rec.Error = &results.Error{Class: f.Class, Message: httpretry.Scrub(f.Msg, g.cfg.APIKey, g.cfg.Endpoint)}
 	default:
 		res.fill(rec)
-		rec.InputTruncated = inputTruncated(rec.Usage, rec.PromptTokensEst)
+		rec.InputTruncated = inputTruncated(rec.Usage, rec.PromptTokensEst) ||
+			(g.cfg.ServerContext > 0 && rec.Usage != nil && rec.Usage.PromptTokens >= g.cfg.ServerContext)
 	}
 	rec.EndedAt = time.Now().UTC()
 	return rec, f, nil

@@ -353,7 +353,7 @@ func WarnTruncation(log io.Writer, st eval.GenerateStats) {
 		fmt.Fprintf(log, "hallu: WARNING: %d summaries were cut at the token limit (finish_reason \"length\"); raise --max-tokens or the server's limit\n", st.OutputTruncated)
 	}
 	if st.InputTruncated > 0 {
-		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds); give the server a larger context (llama.cpp: --ctx-size and --no-context-shift; Ollama: num_ctx) and generate again into a new output\n", st.InputTruncated)
+		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds, or as many as its whole context); give the server a larger context (llama.cpp: -c and --no-context-shift; Ollama: OLLAMA_CONTEXT_LENGTH or PARAMETER num_ctx) and generate again into a new output\n", st.InputTruncated)
 	}
 }
 

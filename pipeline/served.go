@@ -75,6 +75,7 @@ func prepare(ctx context.Context, job *GenerateJob, log io.Writer) error {
 		cfg.LatencyQueued = true
 		fmt.Fprintf(log, "hallu: WARNING: %s: concurrency %d exceeds the server's %d parallel slots: requests wait for a slot, and latency and time to first token include that wait (records say latency_queued); use --concurrency %d for per-request latency\n", cfg.Model, conc, s.Slots, s.Slots)
 	}
+	cfg.ServerContext = m.Context
 	if m.Context > 0 && job.Dataset != "-" {
 		return warnContext(job, m, s, log)
 	}

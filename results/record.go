@@ -66,7 +66,8 @@ type Record struct {
 	// OutputTruncated: the summary was cut at the token limit
 	// (finish_reason "length"). InputTruncated: the server reported far
 	// fewer prompt tokens than the prompt holds (PromptTokensEst, a local
-	// estimate), so it summarized part of the document.
+	// estimate), or as many as the context it said it runs the model with,
+	// so it summarized part of the document.
 	OutputTruncated bool `json:"output_truncated,omitempty"`
 	InputTruncated  bool `json:"input_truncated,omitempty"`
 	PromptTokensEst int  `json:"prompt_tokens_est,omitempty"`

@@ -120,6 +120,8 @@ func TestGenerateWarnsOfContextAndQueueing(t *testing.T) {
 	assert.Contains(t, errOut, "2 of 3 documents will not fit the 1024-token context")
 	assert.Contains(t, errOut, "OLLAMA_CONTEXT_LENGTH=3072")
 	assert.Contains(t, errOut, "PARAMETER num_ctx 3072")
+	// After the run: the records whose prompt usage reached the context.
+	assert.Contains(t, errOut, "2 documents were cut by the server")
 
 	l := servedtest.LlamaCpp(t, "m.gguf", 2048, 1)
 	out := filepath.Join(t.TempDir(), "g.jsonl")

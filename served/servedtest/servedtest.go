@@ -89,10 +89,25 @@ func (s *Server) chat(ollama bool) http.HandlerFunc {
 				return
 			}
 		}
+		// With a context set, the prompt is cut to it, as Ollama and
+		// llama.cpp do silently: usage then says the context length.
+		prompt := 100
+		if ctx := max(s.NumCtx, s.NCtx); ctx > 0 {
+			n := 0
+			if msgs, ok := body["messages"].([]any); ok {
+				for _, m := range msgs {
+					if mm, ok := m.(map[string]any); ok {
+						c, _ := mm["content"].(string)
+						n += len(c) / 4
+					}
+				}
+			}
+			prompt = min(n, ctx)
+		}
 		writeJSON(w, map[string]any{
 			"id": "c1", "object": "chat.completion", "model": served,
 			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": "A short summary."}, "finish_reason": "stop"}},
-			"usage":   map[string]any{"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104},
+			"usage":   map[string]any{"prompt_tokens": prompt, "completion_tokens": 4, "total_tokens": prompt + 4},
 		})
 	}
 }
