@@ -91,3 +91,36 @@ func TestMaxTokensFieldForced(t *testing.T) {
 	_, err = NewGenerator(GenerateConfig{Endpoint: o.Endpoint(), Model: "m", MaxTokensField: "max_length"})
 	assert.ErrorContains(t, err, `max tokens field "max_length"`)
 }
+
+// The served name and the queueing flag are recorded but are not part of
+// the generation key: records made before the name was resolved, or while
+// the endpoint could not be asked, still resume.
+func TestCanonicalNameIsNotPartOfTheKey(t *testing.T) {
+	o := servedtest.Ollama(t, "tiny:latest")
+	plain := GenerateConfig{Endpoint: o.Endpoint(), Model: "tiny"}
+	resolved := plain
+	resolved.ModelCanonical, resolved.LatencyQueued = "tiny:latest", true
+	g1, err := NewGenerator(plain)
+	require.NoError(t, err)
+	g2, err := NewGenerator(resolved)
+	require.NoError(t, err)
+	doc := genDoc(0)
+	assert.Equal(t, g1.Key(doc), g2.Key(doc))
+
+	recs, _, err := genRun(t, context.Background(), resolved, &genSource{n: 1})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "tiny", recs[0].Model)
+	assert.Equal(t, "tiny:latest", recs[0].ModelCanonical)
+	assert.True(t, recs[0].LatencyQueued)
+	assert.Equal(t, g1.Key(doc), recs[0].GenKey)
+
+	// A reply whose prompt usage reaches the server's context was cut.
+	o.NumCtx = 150 // more than half the prompt: only the context rule sees the cut
+	cut := plain
+	cut.ServerContext = 150
+	recs, st, err := genRun(t, context.Background(), cut, &genSource{n: 1})
+	require.NoError(t, err)
+	assert.True(t, recs[0].InputTruncated)
+	assert.Equal(t, 1, st.InputTruncated)
+}

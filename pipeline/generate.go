@@ -147,6 +147,17 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 	if err := check(); err != nil {
 		return eval.GenerateStats{}, err
 	}
+	if job.Out != "" && !builtin {
+		canon, without := fileCanonical(job.Out, cfg.Model)
+		switch {
+		case cfg.ModelCanonical == "" && canon != "":
+			// The endpoint could not say this time; the file's earlier
+			// records could: keep one name for the model in the file.
+			cfg.ModelCanonical = canon
+		case cfg.ModelCanonical != "" && without > 0:
+			fmt.Fprintf(log, "hallu: NOTICE: %d finished records in %s were made without the served name %s; reports show them under %s (generate into a new output to have one name)\n", without, job.Out, cfg.ModelCanonical, cfg.Model)
+		}
+	}
 	src, err := open()
 	if err != nil {
 		return eval.GenerateStats{}, inputErr(err)
@@ -299,6 +310,31 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 		return nil, nil, inputErr(fmt.Errorf("resume %s: %w", out, err))
 	}
 	return done, w, nil
+}
+
+// fileCanonical reads out's finished records of model: the served name
+// they carry, if any, and how many carry none.
+func fileCanonical(out, model string) (canon string, without int) {
+	f, err := os.Open(out)
+	if err != nil {
+		return "", 0
+	}
+	defer f.Close()
+	r := results.NewReader(f, out)
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return canon, without
+		}
+		if rec.Model != model || rec.Error != nil {
+			continue
+		}
+		if rec.ModelCanonical == "" {
+			without++
+		} else if canon == "" {
+			canon = rec.ModelCanonical
+		}
+	}
 }
 
 // openDataset applies limit, then shard.

@@ -87,6 +87,18 @@ func TestGenerateResolvesCanonicalName(t *testing.T) {
 	assert.Contains(t, errOut, "3 already done")
 	assert.Len(t, o.Requests(), 3)
 
+	// A rerun whose endpoint cannot list its models keeps the file's
+	// served name for the documents it adds.
+	o.NoModelList = true
+	docs5 := writeDocs(t, t.TempDir(), 5)
+	code, _, errOut = runHallu(t, "generate", "--dataset", docs5, "--model", "TINY", "--endpoint", o.Endpoint(), "--out", out)
+	require.Equal(t, 0, code, errOut)
+	recs = readRecords(t, out)
+	require.Len(t, recs, 5)
+	for _, r := range recs {
+		assert.Equal(t, "tiny:latest", r.ModelCanonical, r.DocID)
+	}
+
 	// The report shows the served name.
 	code, rep, errOut := runHallu(t, "report", out, "--format", "csv")
 	require.Equal(t, 0, code, errOut)
