@@ -359,8 +359,9 @@ func NewGenerator(cfg GenerateConfig) (*Generator, error) {
 		seed := *cfg.Seed
 		g.params.Seed = &seed
 	}
-	if cfg.MaxTokens > 0 && limitField != MaxTokensField {
-		// Recorded only when not the usual field, so that records made
+	if cfg.MaxTokens > 0 && limitField != TokenLimitField(cfg.Endpoint, cfg.Model, MaxTokensAuto) {
+		// Recorded only when forced away from the field the endpoint and
+		// model imply (both in the key already), so that records made
 		// before the choice existed keep their generation keys.
 		g.params.MaxTokensField = limitField
 	}

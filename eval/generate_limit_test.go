@@ -86,6 +86,15 @@ func TestMaxTokensFieldForced(t *testing.T) {
 	assert.Equal(t, 2, limitRun(t, cfg).Done)
 	g, err = NewGenerator(cfg)
 	require.NoError(t, err)
+	assert.Empty(t, g.Template().Params.MaxTokensField, "max_tokens is what this endpoint gets anyway")
+
+	// Forced to max_tokens on OpenAI's API for a reasoning model: recorded.
+	g, err = NewGenerator(GenerateConfig{Endpoint: "https://api.openai.com/v1", Model: "o1", MaxTokens: 32, MaxTokensField: MaxTokensField})
+	require.NoError(t, err)
+	assert.Equal(t, MaxTokensField, g.Template().Params.MaxTokensField)
+	// Not forced: nothing recorded, whatever the field.
+	g, err = NewGenerator(GenerateConfig{Endpoint: "https://api.openai.com/v1", Model: "o1", MaxTokens: 32})
+	require.NoError(t, err)
 	assert.Empty(t, g.Template().Params.MaxTokensField)
 
 	_, err = NewGenerator(GenerateConfig{Endpoint: o.Endpoint(), Model: "m", MaxTokensField: "max_length"})

@@ -110,8 +110,10 @@ type Params struct {
 	Temperature float32 `json:"temperature"`
 	Seed        *int    `json:"seed,omitempty"`
 	MaxTokens   int     `json:"max_tokens,omitempty"`
-	// MaxTokensField is the request field that carried MaxTokens when it
-	// was not max_tokens (max_completion_tokens).
+	// MaxTokensField is the request field that carried MaxTokens when a
+	// setting forced it away from the one hallu picks for the endpoint and
+	// model (max_completion_tokens for OpenAI's reasoning models on
+	// api.openai.com, max_tokens elsewhere).
 	MaxTokensField string `json:"max_tokens_field,omitempty"`
 	Stream         bool   `json:"stream,omitempty"`
 	// Extra is any further fields merged into the request body.

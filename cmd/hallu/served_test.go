@@ -150,6 +150,9 @@ func TestGenerateWarnsOfContextAndQueueing(t *testing.T) {
 	code, _, errOut = runHallu(t, "report", out)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, "include time queued for a server slot")
+	code, rep, errOut := runHallu(t, "report", out, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, rep, `"latency_queued": 3`)
 
 	// Within the slots: no warning, no flag.
 	out2 := filepath.Join(t.TempDir(), "g.jsonl")
