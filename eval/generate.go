@@ -25,6 +25,7 @@ import (
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/internal/pool"
 	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/served"
 )
 
 // DefaultPrompt is the leaderboard's summarization prompt, byte for byte as
@@ -75,9 +76,12 @@ type GenerateConfig struct {
 
 	Prompt      string // template containing ArticlePlaceholder; "" = DefaultPrompt
 	Temperature float32
-	MaxTokens   int  // 0 = no limit sent
-	Seed        *int // nil = no seed sent
-	Stream      bool // stream the reply; records time to first token
+	MaxTokens   int // 0 = no limit sent
+	// MaxTokensField is the request field that carries MaxTokens:
+	// MaxTokensField* ("" = MaxTokensAuto).
+	MaxTokensField string
+	Seed           *int // nil = no seed sent
+	Stream         bool // stream the reply; records time to first token
 	// ExtraBody holds further request fields (e.g. "top_p", "num_ctx"),
 	// merged into every request's JSON and recorded in Params.Extra. Fields
 	// hallu sets itself (model, messages, temperature, ...) are refused.
@@ -114,6 +118,19 @@ type GenerateConfig struct {
 	Progress         io.Writer
 	ProgressInterval time.Duration
 
+	// ModelCanonical is the server's own name for Model (see package
+	// served), written into every record; "" = not known. It is not part
+	// of the generation key.
+	ModelCanonical string
+	// LatencyQueued marks every record's latency as including time queued
+	// for a server slot (concurrency above the server's parallel slots).
+	LatencyQueued bool
+	// ServerContext is the context length the server runs the model with,
+	// when it says (see package served); 0 = unknown. A reply whose
+	// prompt usage reaches it marks the record InputTruncated: the prompt
+	// filled the whole context, so the server cut it.
+	ServerContext int
+
 	// Annotate, when set, is called on every record before it is written.
 	Annotate func(doc dataset.Document, rec *results.Record)
 	// OnBadRecord decides what a *dataset.RecordError (one unusable
@@ -125,6 +142,33 @@ type GenerateConfig struct {
 	// http.DefaultTransport). Its Timeout should be 0: Timeout applies per
 	// attempt, streaming included.
 	HTTPClient *http.Client
+}
+
+// The token-limit fields a request can carry the limit in.
+const (
+	// MaxTokensAuto sends max_completion_tokens to OpenAI's own API for
+	// the models go-openai treats as reasoning models (o1*, o3*, gpt-5*,
+	// which refuse max_tokens there) and max_tokens everywhere else: local
+	// servers (Ollama, llama.cpp) know only max_tokens, and would run a
+	// model so named without any limit.
+	MaxTokensAuto       = ""
+	MaxTokensField      = "max_tokens"
+	MaxCompletionTokens = "max_completion_tokens"
+)
+
+// TokenLimitField is the field a request to endpoint for model carries the
+// token limit in, given the configured choice (MaxTokensAuto or a field).
+func TokenLimitField(endpoint, model, choice string) string {
+	if choice != MaxTokensAuto {
+		return choice
+	}
+	if served.IsOpenAI(endpoint) {
+		probe := openai.ChatCompletionRequest{Model: model, MaxTokens: 1}
+		if errors.Is(openai.NewReasoningValidator().Validate(probe), openai.ErrReasoningModelMaxTokensDeprecated) {
+			return MaxCompletionTokens
+		}
+	}
+	return MaxTokensField
 }
 
 // GenerateStats counts what a run did with the documents it saw.
@@ -223,6 +267,11 @@ func NewGenerator(cfg GenerateConfig) (*Generator, error) {
 	if cfg.Temperature < 0 || cfg.Temperature > 2 {
 		return nil, fmt.Errorf("generate: temperature %v is outside [0,2]", cfg.Temperature)
 	}
+	switch cfg.MaxTokensField {
+	case MaxTokensAuto, MaxTokensField, MaxCompletionTokens:
+	default:
+		return nil, fmt.Errorf("generate: max tokens field %q: want %s or %s", cfg.MaxTokensField, MaxTokensField, MaxCompletionTokens)
+	}
 	if cfg.MaxTokens < 0 || cfg.Concurrency < 0 || cfg.RequestsPerMinute < 0 || cfg.Timeout < 0 {
 		return nil, errors.New("generate: max tokens, concurrency, requests per minute and timeout must not be negative")
 	}
@@ -232,6 +281,13 @@ func NewGenerator(cfg GenerateConfig) (*Generator, error) {
 	}
 	if cfg.Seed != nil {
 		forced["seed"] = json.RawMessage(strconv.Itoa(*cfg.Seed))
+	}
+	// The limit goes in the body directly: go-openai refuses to send
+	// max_tokens for a model it takes for a reasoning model, even to a
+	// local server that knows no other field.
+	limitField := TokenLimitField(cfg.Endpoint, cfg.Model, cfg.MaxTokensField)
+	if cfg.MaxTokens > 0 {
+		forced[limitField] = json.RawMessage(strconv.Itoa(cfg.MaxTokens))
 	}
 	for k, v := range cfg.ExtraBody {
 		if slices.Contains(reservedBody, k) {
@@ -303,6 +359,12 @@ func NewGenerator(cfg GenerateConfig) (*Generator, error) {
 		seed := *cfg.Seed
 		g.params.Seed = &seed
 	}
+	if cfg.MaxTokens > 0 && limitField != TokenLimitField(cfg.Endpoint, cfg.Model, MaxTokensAuto) {
+		// Recorded only when forced away from the field the endpoint and
+		// model imply (both in the key already), so that records made
+		// before the choice existed keep their generation keys.
+		g.params.MaxTokensField = limitField
+	}
 	return g, nil
 }
 
@@ -316,6 +378,16 @@ func (g *Generator) PromptHash() string { return g.promptHash }
 func (g *Generator) Template() *results.Record {
 	p := g.params
 	return &results.Record{Model: g.cfg.Model, Endpoint: g.recordEP, PromptHash: g.promptHash, Params: &p}
+}
+
+// Request is the chat request body this generator sends for a document
+// text, forced fields included, for a dry run to show.
+func (g *Generator) Request(text string) ([]byte, error) {
+	b, err := json.Marshal(g.request(text))
+	if err != nil {
+		return nil, err
+	}
+	return g.hc.Transport.(*httpretry.ChatTransport).Rewrite(b)
 }
 
 // Key is the GenKey that doc's record from this generator will have.
@@ -589,7 +661,8 @@ func (g *Generator) summarize(stop, abort context.Context, doc dataset.Document)
 		rec.Error = &results.Error{Class: f.Class, Message: httpretry.Scrub(f.Msg, g.cfg.APIKey, g.cfg.Endpoint)}
 	default:
 		res.fill(rec)
-		rec.InputTruncated = inputTruncated(rec.Usage, rec.PromptTokensEst)
+		rec.InputTruncated = inputTruncated(rec.Usage, rec.PromptTokensEst) ||
+			(g.cfg.ServerContext > 0 && rec.Usage != nil && rec.Usage.PromptTokens >= g.cfg.ServerContext)
 	}
 	rec.EndedAt = time.Now().UTC()
 	return rec, f, nil
@@ -603,6 +676,11 @@ func (g *Generator) newRecord(doc dataset.Document) *results.Record {
 	rec.Source = doc.Text
 	rec.DocHash = results.TextHash(doc.Text)
 	rec.GenKey = results.GenerationKey(rec)
+	// Set after the key: neither is part of what was asked.
+	if g.cfg.ModelCanonical != g.cfg.Model {
+		rec.ModelCanonical = g.cfg.ModelCanonical
+	}
+	rec.LatencyQueued = g.cfg.LatencyQueued
 	return rec
 }
 
@@ -635,14 +713,6 @@ func (g *Generator) request(text string) openai.ChatCompletionRequest {
 	}
 	if g.cfg.Stream {
 		req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
-	}
-	if g.cfg.MaxTokens > 0 {
-		req.MaxTokens = g.cfg.MaxTokens
-		// Reasoning models accept only max_completion_tokens, and go-openai
-		// refuses to send max_tokens to them.
-		if errors.Is(openai.NewReasoningValidator().Validate(req), openai.ErrReasoningModelMaxTokensDeprecated) {
-			req.MaxTokens, req.MaxCompletionTokens = 0, g.cfg.MaxTokens
-		}
 	}
 	return req
 }

@@ -57,7 +57,9 @@ func FromRecord(rec *results.Record) Observation {
 // observation's strings are the brief's.
 func FromBrief(rec *results.Brief) Observation {
 	o := Observation{
-		Model:     rec.Model,
+		// The server's own name when known: Ollama's "tiny" and
+		// "tiny:latest" are one model and one row.
+		Model:     cmp.Or(rec.ModelCanonical, rec.Model),
 		DocID:     rec.DocID,
 		Invalid:   invalidReason(rec.Error, rec.Summary),
 		LatencyMS: rec.LatencyMS,
@@ -85,7 +87,7 @@ func FromBrief(rec *results.Brief) Observation {
 	o.Origin = Origin{PromptHash: rec.PromptHash, Endpoint: rec.Endpoint, Params: rec.Params,
 		ServedModel: rec.ServedModel, SystemFingerprint: rec.SystemFingerprint,
 		DocDigest:       docDigest(rec.DocID, rec.DocHash),
-		OutputTruncated: rec.OutputTruncated, InputTruncated: rec.InputTruncated}
+		OutputTruncated: rec.OutputTruncated, InputTruncated: rec.InputTruncated, LatencyQueued: rec.LatencyQueued}
 	if j := rec.Judgment; j != nil {
 		o.Origin.Scorer = scorers.Identity{Name: j.Scorer, Version: j.Version, Options: j.Options, Weights: j.Weights}
 		o.Origin.ScorerKey, o.Origin.FallbackFor = j.ScorerKey, j.FallbackFor
@@ -260,6 +262,9 @@ type ModelStats struct {
 	// results.Record).
 	OutputTruncated int
 	InputTruncated  int
+	// LatencyQueued counts records whose latency includes time queued for
+	// a server slot (the run's concurrency exceeded the server's slots).
+	LatencyQueued int
 	// Provenance is what the records say about how they were made.
 	Provenance Provenance
 }
@@ -295,6 +300,7 @@ func (m *accum) stats(name string) ModelStats {
 	if m.prov != nil {
 		s.Provenance = m.prov.provenance()
 		s.OutputTruncated, s.InputTruncated = m.prov.outputTruncated, m.prov.inputTruncated
+		s.LatencyQueued = m.prov.latencyQueued
 	}
 	nan := math.NaN()
 	// The operations mirror the leaderboard's Python (src/analytics.py) step

@@ -38,6 +38,7 @@ type Origin struct {
 	DocDigest [2]uint64
 
 	OutputTruncated, InputTruncated bool
+	LatencyQueued                   bool
 }
 
 // ScorerSeen is one scorer identity found in a model's judgments.
@@ -106,6 +107,7 @@ type provAccum struct {
 	lastParams                            *results.Params
 	digest                                [2]uint64
 	outputTruncated, inputTruncated, docs int
+	latencyQueued                         int
 	haveParams                            bool
 }
 
@@ -136,6 +138,9 @@ func (p *provAccum) add(model string, o *Origin) error {
 	}
 	if o.InputTruncated {
 		p.inputTruncated++
+	}
+	if o.LatencyQueued {
+		p.latencyQueued++
 	}
 	if o.Scorer.Name != "" {
 		if k := scorerKey(o); k != p.lastKey || len(p.scorers) == 0 {
@@ -307,9 +312,9 @@ func CheckScorers(rows []ModelStats) error {
 // MixedScorers reports whether rows were judged by different scorers.
 func MixedScorers(rows []ModelStats) bool { return CheckScorers(rows) != nil }
 
-// Warnings names what differs between the models that does not stop a
-// report but that a reader must know: the prompt and the dataset. nil when
-// they agree (or only one model is shown).
+// Warnings names what a reader must know that does not stop a report:
+// models that differ in prompt or dataset, and latencies that include
+// time queued for a server slot. nil when there is nothing to say.
 func Warnings(rows []ModelStats) []string {
 	var out []string
 	differ := func(what string, value func(ModelStats) string) {
@@ -334,6 +339,11 @@ func Warnings(rows []ModelStats) []string {
 		}
 		return fmt.Sprintf("%s, %d documents", r.Provenance.DatasetFingerprint, r.Provenance.DatasetDocuments)
 	})
+	for _, r := range rows {
+		if r.LatencyQueued > 0 {
+			out = append(out, fmt.Sprintf("%s: latency and time to first token of %d records include time queued for a server slot (the run's concurrency exceeded the server's parallel slots)", r.Model, r.LatencyQueued))
+		}
+	}
 	return out
 }
 

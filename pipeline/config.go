@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hallu-eval/hallu/eval"
 )
 
 // RunConfig is the file `hallu run --config` reads: one dataset, one
@@ -40,10 +42,13 @@ type RunConfig struct {
 	MaxFatal    *int           `yaml:"max_fatal"`
 	Temperature *float64       `yaml:"temperature"`
 	MaxTokens   int            `yaml:"max_tokens"`
-	Seed        *int           `yaml:"seed"`
-	Stream      bool           `yaml:"stream"`
-	ExtraBody   map[string]any `yaml:"extra_body"`
-	PromptFile  string         `yaml:"prompt_file"`
+	// MaxTokensField forces the request field of the token limit
+	// (max_tokens or max_completion_tokens); "" chooses by endpoint.
+	MaxTokensField string         `yaml:"max_tokens_field"`
+	Seed           *int           `yaml:"seed"`
+	Stream         bool           `yaml:"stream"`
+	ExtraBody      map[string]any `yaml:"extra_body"`
+	PromptFile     string         `yaml:"prompt_file"`
 
 	Models []ModelConfig `yaml:"models"`
 
@@ -64,15 +69,22 @@ type RunConfig struct {
 
 // ModelConfig is one entry of models.
 type ModelConfig struct {
-	Name        string         `yaml:"name"`
-	Label       string         `yaml:"label"` // directory name; defaults to a file-safe form of Name
-	Endpoint    string         `yaml:"endpoint"`
-	APIKeyEnv   string         `yaml:"api_key_env"`
-	Concurrency int            `yaml:"concurrency"`
-	RPM         int            `yaml:"rpm"`
-	Temperature *float64       `yaml:"temperature"`
-	MaxTokens   int            `yaml:"max_tokens"`
-	ExtraBody   map[string]any `yaml:"extra_body"`
+	Name        string   `yaml:"name"`
+	Label       string   `yaml:"label"` // directory name; defaults to a file-safe form of Name
+	Endpoint    string   `yaml:"endpoint"`
+	APIKeyEnv   string   `yaml:"api_key_env"`
+	Concurrency int      `yaml:"concurrency"`
+	RPM         int      `yaml:"rpm"`
+	Temperature *float64 `yaml:"temperature"`
+	MaxTokens   int      `yaml:"max_tokens"`
+	// MaxTokensField overrides the top-level max_tokens_field.
+	MaxTokensField string         `yaml:"max_tokens_field"`
+	ExtraBody      map[string]any `yaml:"extra_body"`
+	// PriceIn and PriceOut are the model's prices per million input and
+	// output tokens: the dry run estimates cost from them, and the run's
+	// report and manifest show the measured tokens' cost.
+	PriceIn  float64 `yaml:"price_in"`
+	PriceOut float64 `yaml:"price_out"`
 	// Params is the model's parameter count, for size-versus-quality plots.
 	Params float64 `yaml:"params"`
 
@@ -300,6 +312,17 @@ func (c *RunConfig) validate() error {
 		}
 		if m.ExtraBody == nil {
 			m.ExtraBody = c.ExtraBody
+		}
+		if m.MaxTokensField == "" {
+			m.MaxTokensField = c.MaxTokensField
+		}
+		switch m.MaxTokensField {
+		case "", eval.MaxTokensField, eval.MaxCompletionTokens:
+		default:
+			bad("%s: max_tokens_field %q: want %s or %s", where, m.MaxTokensField, eval.MaxTokensField, eval.MaxCompletionTokens)
+		}
+		if m.PriceIn < 0 || m.PriceOut < 0 {
+			bad("%s: price_in and price_out must not be negative", where)
 		}
 		nonNeg(where+": concurrency", m.Concurrency)
 		nonNeg(where+": rpm", m.RPM)

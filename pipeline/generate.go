@@ -44,6 +44,18 @@ type GenerateJob struct {
 
 	// Log receives notices, warnings and progress (stderr).
 	Log io.Writer
+
+	// DryRun prints to Stdout what would be sent (documents, the first
+	// request, estimated input tokens and cost) and sends and writes
+	// nothing.
+	DryRun bool
+	// PriceIn and PriceOut are the model's prices per million input and
+	// output tokens, for the dry run's estimate; 0 = not given.
+	PriceIn, PriceOut float64
+
+	// prepared: the endpoint was already asked what it serves (by Run,
+	// which checks every model before the first one starts).
+	prepared bool
 }
 
 // Generate runs job. Builtin reference models are always served by hallu
@@ -59,13 +71,17 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		if cfg.Endpoint != "" && job.EndpointSet {
 			fmt.Fprintf(log, "hallu: NOTICE: %s is served by hallu itself on 127.0.0.1; the endpoint %s is not used for it\n", cfg.Model, cfg.Endpoint)
 		}
-		// Not tied to ctx: on Ctrl-C requests in flight get their grace
-		// period, which needs the server up.
-		url, stop, err := refmodel.Start(context.WithoutCancel(ctx))
-		if err != nil {
-			return eval.GenerateStats{}, err
+		url := "http://127.0.0.1/v1" // a dry run starts no server
+		if !job.DryRun {
+			// Not tied to ctx: on Ctrl-C requests in flight get their
+			// grace period, which needs the server up.
+			u, stop, err := refmodel.Start(context.WithoutCancel(ctx))
+			if err != nil {
+				return eval.GenerateStats{}, err
+			}
+			defer stop()
+			url = u
 		}
-		defer stop()
 		cfg.Endpoint, cfg.RecordEndpoint = url, "builtin"
 	}
 	if cfg.Endpoint == "" {
@@ -82,6 +98,31 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		return eval.GenerateStats{}, inputErr(err)
 	}
 	tmpl.Close()
+	// Ask the endpoint what it serves; after taking the output's lock, so
+	// that a second hallu on the same output fails before asking.
+	check := func() error {
+		if builtin {
+			return nil
+		}
+		pj := job
+		pj.Config = cfg
+		if err := prepare(ctx, &pj, log); err != nil {
+			return err
+		}
+		cfg = pj.Config
+		return nil
+	}
+	if job.DryRun {
+		if err := check(); err != nil {
+			return eval.GenerateStats{}, err
+		}
+		g, err := eval.NewGenerator(cfg)
+		if err != nil {
+			return eval.GenerateStats{}, inputErr(err)
+		}
+		defer g.Close()
+		return eval.GenerateStats{}, dryRun(ctx, &job, g, orDiscard(job.Stdout))
+	}
 
 	open := func() (dataset.Source, error) {
 		return openDataset(ctx, job.Dataset, job.DatasetOpts, job.Limit, job.Shard)
@@ -103,6 +144,20 @@ func Generate(ctx context.Context, job GenerateJob) (eval.GenerateStats, error) 
 		}
 		defer fw.Close()
 		w, cfg.Done = fw, done
+	}
+	if err := check(); err != nil {
+		return eval.GenerateStats{}, err
+	}
+	if job.Out != "" && !builtin {
+		canon, without := fileCanonical(job.Out, cfg.Model)
+		switch {
+		case cfg.ModelCanonical == "" && canon != "":
+			// The endpoint could not say this time; the file's earlier
+			// records could: keep one name for the model in the file.
+			cfg.ModelCanonical = canon
+		case cfg.ModelCanonical != "" && without > 0:
+			fmt.Fprintf(log, "hallu: NOTICE: %d finished records in %s were made without the served name %s; reports show them under %s (generate into a new output to have one name)\n", without, job.Out, cfg.ModelCanonical, cfg.Model)
+		}
 	}
 	src, err := open()
 	if err != nil {
@@ -256,6 +311,31 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 	return done, w, nil
 }
 
+// fileCanonical reads out's finished records of model: the served name
+// they carry, if any, and how many carry none.
+func fileCanonical(out, model string) (canon string, without int) {
+	f, err := os.Open(out)
+	if err != nil {
+		return "", 0
+	}
+	defer f.Close()
+	r := results.NewReader(f, out)
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return canon, without
+		}
+		if rec.Model != model || rec.Error != nil {
+			continue
+		}
+		if rec.ModelCanonical == "" {
+			without++
+		} else if canon == "" {
+			canon = rec.ModelCanonical
+		}
+	}
+}
+
 // openDataset applies limit, then shard.
 func openDataset(ctx context.Context, spec string, opts dataset.Options, limit int, shard string) (dataset.Source, error) {
 	src, err := dataset.OpenContext(ctx, spec, opts)
@@ -308,7 +388,7 @@ func WarnTruncation(log io.Writer, st eval.GenerateStats) {
 		fmt.Fprintf(log, "hallu: WARNING: %d summaries were cut at the token limit (finish_reason \"length\"); raise --max-tokens or the server's limit\n", st.OutputTruncated)
 	}
 	if st.InputTruncated > 0 {
-		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds); give the server a larger context (llama.cpp: --ctx-size and --no-context-shift; Ollama: num_ctx) and generate again into a new output\n", st.InputTruncated)
+		fmt.Fprintf(log, "hallu: WARNING: %d documents were cut by the server to fit its context (it counted far fewer prompt tokens than the prompt holds, or as many as its whole context); give the server a larger context (llama.cpp: -c and --no-context-shift; Ollama: OLLAMA_CONTEXT_LENGTH or PARAMETER num_ctx) and generate again into a new output\n", st.InputTruncated)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/internal/lock"
 	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/refmodel"
 	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
@@ -29,8 +30,11 @@ type RunOptions struct {
 	// Replace discards records made differently from this config (another
 	// dataset text, prompt, setting or scorer) instead of refusing.
 	Replace bool
-	Stdout  io.Writer // the final table
-	Log     io.Writer // notices and progress
+	// DryRun prints what each model would be sent, with estimated tokens
+	// and cost, and sends and writes nothing.
+	DryRun bool
+	Stdout io.Writer // the final table
+	Log    io.Writer // notices and progress
 }
 
 // Run generates, scores and reports every model of c. Everything that can
@@ -77,8 +81,34 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 				return inputErrf("%s: %w", m.Name, err)
 			}
 			g.Close()
+			// Every model must exist before the first is asked for
+			// anything.
+			if !refmodel.IsBuiltin(m.Name) {
+				if err := prepare(ctx, &job, log); err != nil {
+					return fmt.Errorf("%s: %w", m.Name, err)
+				}
+			}
 		}
+		job.DryRun, job.Stdout = opt.DryRun, opt.Stdout
 		jobs[i] = job
+	}
+	// Two entries answered by one served model (tiny and TINY on Ollama)
+	// would be one row of the report, with every document twice.
+	byName := map[string]string{}
+	for i, m := range c.Models {
+		n := canonical(jobs[i])
+		if other, ok := byName[n]; ok {
+			return inputErrf("models %s and %s are the same served model %s; list it once", other, m.Name, n)
+		}
+		byName[n] = m.Name
+	}
+	if opt.DryRun {
+		for i := range jobs {
+			if _, err := Generate(ctx, jobs[i]); err != nil {
+				return fmt.Errorf("%s: %w", c.Models[i].Name, err)
+			}
+		}
+		return nil
 	}
 	if err := os.MkdirAll(c.Output, 0o755); err != nil {
 		return inputErrf("output: %w", err)
@@ -121,7 +151,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 			fmt.Fprintf(log, "hallu run: %s: the scorer failed on %d records (see judgment.error); rerun to retry them\n", m.Name, sst.Failed)
 			scorerFailed += sst.Failed
 		}
-		dirs[m.Name] = m.Label
+		dirs[canonical(jobs[i])] = m.Label
 		judgmentFiles = append(judgmentFiles, filepath.Join(dir, results.JudgmentsFile))
 	}
 
@@ -142,6 +172,7 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		EndedAt:      time.Now().UTC(),
 	}
 	describe(man, rows, dirs)
+	costs := priceRows(c, jobs, rows, man)
 	if err := results.WriteManifest(c.Output, man); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
@@ -165,6 +196,12 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 	if err := report.Write(opt.Stdout, "table", rows, report.Options{}); err != nil {
 		return err
 	}
+	if len(costs) > 0 {
+		fmt.Fprintf(opt.Stdout, "\nCost (measured tokens at the config's prices per million):\n")
+		for _, l := range costs {
+			fmt.Fprintf(opt.Stdout, "  %s\n", l)
+		}
+	}
 	fmt.Fprintf(opt.Stdout, "\nHTML report: %s\n", htmlPath)
 	if scorerFailed > 0 {
 		// The reports are written, but their rates leave those records
@@ -172,6 +209,42 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		return fmt.Errorf("the scorer failed on %d records, which the rates leave out; rerun the same command to retry them", scorerFailed)
 	}
 	return nil
+}
+
+// canonical is the name a job's records are reported under.
+func canonical(job GenerateJob) string {
+	if job.Config.ModelCanonical != "" {
+		return job.Config.ModelCanonical
+	}
+	return job.Config.Model
+}
+
+// priceRows records, for every model the config prices, its measured
+// token use and cost in the manifest, and returns one line per model for
+// the printed report.
+func priceRows(c *RunConfig, jobs []GenerateJob, rows []leaderboard.ModelStats, man *results.Manifest) []string {
+	var lines []string
+	for i, m := range c.Models {
+		if m.PriceIn == 0 && m.PriceOut == 0 {
+			continue
+		}
+		name := canonical(jobs[i])
+		for _, r := range rows {
+			if r.Model != name {
+				continue
+			}
+			cost := Cost(r.TokensIn, r.TokensOut, m.PriceIn, m.PriceOut)
+			mc := man.Models[name]
+			mc.PriceIn, mc.PriceOut, mc.TokensIn, mc.TokensOut, mc.Cost = m.PriceIn, m.PriceOut, r.TokensIn, r.TokensOut, &cost
+			man.Models[name] = mc
+			l := fmt.Sprintf("%s: %d input + %d output tokens = %s", name, r.TokensIn, r.TokensOut, money(cost))
+			if r.UsageDocs < r.Documents {
+				l += fmt.Sprintf(" (%d of %d records reported usage)", r.UsageDocs, r.Documents)
+			}
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 // generateJob builds one model's generation stage from the config.
@@ -195,6 +268,8 @@ func (c *RunConfig) generateJob(m ModelConfig, prompt string) (GenerateJob, erro
 		Strict:      *c.Strict,
 		Out:         filepath.Join(c.Output, m.Label, results.GenerationsFile),
 		EndpointSet: m.endpointSet,
+		PriceIn:     m.PriceIn,
+		PriceOut:    m.PriceOut,
 		Config: eval.GenerateConfig{
 			Endpoint:          m.Endpoint,
 			Model:             m.Name,
@@ -202,6 +277,7 @@ func (c *RunConfig) generateJob(m ModelConfig, prompt string) (GenerateJob, erro
 			APIKeyEnv:         env,
 			Prompt:            prompt,
 			MaxTokens:         m.MaxTokens,
+			MaxTokensField:    m.MaxTokensField,
 			Seed:              c.Seed,
 			Stream:            c.Stream,
 			ExtraBody:         m.ExtraBody,
@@ -238,6 +314,9 @@ func (c *RunConfig) manifestConfig() map[string]any {
 		}
 		if m.Params > 0 {
 			mm["params"] = m.Params
+		}
+		if m.PriceIn > 0 || m.PriceOut > 0 {
+			mm["price_in"], mm["price_out"] = m.PriceIn, m.PriceOut
 		}
 		models = append(models, mm)
 	}

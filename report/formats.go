@@ -161,6 +161,9 @@ type jsonStats struct {
 	DatasetDocuments   int               `json:"dataset_documents"`
 	OutputTruncated    int               `json:"output_truncated"`
 	InputTruncated     int               `json:"input_truncated"`
+	// LatencyQueued counts records whose latency includes time queued
+	// for a server slot; absent when none.
+	LatencyQueued int `json:"latency_queued,omitempty"`
 
 	Leaderboard struct {
 		HallucinationRate      JSONFloat `json:"hallucination_rate"`
@@ -204,6 +207,7 @@ func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 		j.SystemFingerprints = nonNilStrings(p.SystemFingerprints)
 		j.DatasetSHA256, j.DatasetDocuments = p.DatasetFingerprint, p.DatasetDocuments
 		j.OutputTruncated, j.InputTruncated = s.OutputTruncated, s.InputTruncated
+		j.LatencyQueued = s.LatencyQueued
 		hr, fcr, ar, words := s.Leaderboard()
 		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = JSONFloat(hr), JSONFloat(fcr)
 		j.Leaderboard.AnswerRate, j.Leaderboard.AverageSummaryLength = JSONFloat(ar), JSONFloat(words)

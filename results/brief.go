@@ -16,6 +16,7 @@ type Brief struct {
 	DocID             string
 	DocHash           string
 	Model             string
+	ModelCanonical    string
 	Endpoint          string
 	PromptHash        string
 	Params            *Params
@@ -26,6 +27,7 @@ type Brief struct {
 	Summary         string
 	LatencyMS       float64
 	TTFTMS          float64
+	LatencyQueued   bool
 	Usage           *Usage
 	Error           *Error
 	OutputTruncated bool
@@ -47,10 +49,10 @@ type BriefJudgment struct {
 
 // BriefOf returns rec's brief; its strings are rec's.
 func BriefOf(rec *Record) Brief {
-	b := Brief{Schema: rec.Schema, DocID: rec.DocID, DocHash: rec.DocHash, Model: rec.Model,
+	b := Brief{Schema: rec.Schema, DocID: rec.DocID, DocHash: rec.DocHash, Model: rec.Model, ModelCanonical: rec.ModelCanonical,
 		Endpoint: rec.Endpoint, PromptHash: rec.PromptHash, Params: rec.Params,
 		ServedModel: rec.ServedModel, SystemFingerprint: rec.SystemFingerprint,
-		Summary: rec.Summary, LatencyMS: rec.LatencyMS, TTFTMS: rec.TTFTMS, Usage: rec.Usage,
+		Summary: rec.Summary, LatencyMS: rec.LatencyMS, TTFTMS: rec.TTFTMS, LatencyQueued: rec.LatencyQueued, Usage: rec.Usage,
 		Error: rec.Error, OutputTruncated: rec.OutputTruncated, InputTruncated: rec.InputTruncated}
 	if j := rec.Judgment; j != nil {
 		b.Judgment = &BriefJudgment{Scorer: j.Scorer, Version: j.Version, Options: j.Options,
@@ -86,10 +88,10 @@ func DecodeBrief(line []byte, b *Brief) error {
 
 // The keys DecodeBrief reads, lower case as in Record's tags.
 var (
-	briefFields = []string{"schema", "doc_id", "doc_sha256", "model", "endpoint", "prompt_hash", "params",
-		"served_model", "system_fingerprint", "summary", "latency_ms", "ttft_ms", "usage", "error",
+	briefFields = []string{"schema", "doc_id", "doc_sha256", "model", "model_canonical", "endpoint", "prompt_hash", "params",
+		"served_model", "system_fingerprint", "summary", "latency_ms", "ttft_ms", "latency_queued", "usage", "error",
 		"output_truncated", "input_truncated", "judgment"}
-	paramsFields   = []string{"temperature", "seed", "max_tokens", "stream", "extra"}
+	paramsFields   = []string{"temperature", "seed", "max_tokens", "max_tokens_field", "stream", "extra"}
 	usageFields    = []string{"prompt_tokens", "completion_tokens"}
 	judgmentFields = []string{"scorer", "scorer_version", "scorer_options", "scorer_weights", "scorer_key",
 		"fallback_for", "score", "error"}
@@ -106,6 +108,8 @@ func (b *Brief) field(s *scan.Scanner, key []byte) error {
 		return s.String(&b.DocHash)
 	case "model":
 		return s.String(&b.Model)
+	case "model_canonical":
+		return s.String(&b.ModelCanonical)
 	case "endpoint":
 		return s.String(&b.Endpoint)
 	case "prompt_hash":
@@ -124,6 +128,8 @@ func (b *Brief) field(s *scan.Scanner, key []byte) error {
 		return s.Float(&b.LatencyMS)
 	case "ttft_ms":
 		return s.Float(&b.TTFTMS)
+	case "latency_queued":
+		return s.Bool(&b.LatencyQueued)
 	case "usage":
 		return scan.ObjectValue(s, &b.Usage, 2, func(u *Usage, key []byte) error {
 			switch scan.Match(key, usageFields) {
@@ -165,6 +171,8 @@ func paramsField(s *scan.Scanner, p *Params, key []byte) error {
 		return nil
 	case "max_tokens":
 		return s.Int(&p.MaxTokens)
+	case "max_tokens_field":
+		return s.String(&p.MaxTokensField)
 	case "stream":
 		return s.Bool(&p.Stream)
 	case "extra":

@@ -18,6 +18,8 @@ func TestDecodeBriefRejectsWhatDecodeRejects(t *testing.T) {
 		`{"schema":1,"doc_id":"d","model":"m","judgment":{"scorer_options":{"a":1}}}`,
 		`{"schema":1,"doc_id":"d","model":"m","judgment":{"score":2}}`,
 		`{"schema":1,"doc_id":"d","model":"m","served_model":7}`,
+		`{"schema":1,"doc_id":"d","model":"m","model_canonical":7}`,
+		`{"schema":1,"doc_id":"d","model":"m","latency_queued":"yes"}`,
 		`{"schema":1,"doc_id":"d"}`,
 	} {
 		_, derr := Decode([]byte(line))
@@ -31,7 +33,8 @@ func TestDecodeBriefReadsProvenance(t *testing.T) {
 	seed := 3
 	score := 0.25
 	rec := &Record{Schema: SchemaVersion, DocID: "d", DocHash: "h", Model: "m", Endpoint: "http://127.0.0.1/v1",
-		PromptHash: "p", Params: &Params{Temperature: 0.5, Seed: &seed, MaxTokens: 64, Extra: map[string]any{"top_p": 0.9}},
+		PromptHash: "p", ModelCanonical: "m:latest", LatencyQueued: true,
+		Params:      &Params{Temperature: 0.5, Seed: &seed, MaxTokens: 64, MaxTokensField: "max_completion_tokens", Extra: map[string]any{"top_p": 0.9}},
 		ServedModel: "m-q4", SystemFingerprint: "fp", Summary: "a b c", Source: "long text", OutputTruncated: true, InputTruncated: true,
 		Judgment: &Judgment{Scorer: "hhem", Version: "2", Options: map[string]string{"mode": "x"}, Weights: "w",
 			ScorerKey: "k", FallbackFor: "judge", Score: &score, Explanation: "why"}}

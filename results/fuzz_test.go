@@ -20,7 +20,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"SCHEMA":1,"doc_\u0069d":"d\u00e9","model":"m","model":"n","usage":{"prompt_tokens":3},"usage":null}`))
 	f.Add([]byte(`{"schema":1,"doc_id":"d","model":"m","summary":"caf\xc3 ok","source":[{"a":[1,-2.5e3,true,null]}]}`))
 	f.Add([]byte(`{"schema":1,"doc_id":"d","doc_sha256":"ab","model":"m","endpoint":"http://h/v1","prompt_hash":"p",` +
-		`"params":{"temperature":0.7,"seed":3,"max_tokens":9,"stream":true,"extra":{"top_p":0.9}},"params":{"seed":null},` +
+		`"model_canonical":"m:latest","latency_queued":true,` +
+		`"params":{"temperature":0.7,"seed":3,"max_tokens":9,"max_tokens_field":"max_completion_tokens","stream":true,"extra":{"top_p":0.9}},"params":{"seed":null},` +
 		`"served_model":"m-q4","system_fingerprint":"fp","output_truncated":true,"input_truncated":false,` +
 		`"judgment":{"scorer":"hhem","scorer_version":"2","scorer_options":{"a":"b"},"scorer_weights":"w","scorer_key":"k","fallback_for":"x","score":0.5}}`))
 	f.Add([]byte(`{"schema":1,"doc_id":"d","model":"m","params":{"temperature":1e39}}`))

@@ -88,6 +88,9 @@ func ParamsDiff(a, b *Params, say func(what, x, y string) string) []string {
 	if a.MaxTokens != b.MaxTokens {
 		d = append(d, say("max tokens", limitString(a.MaxTokens), limitString(b.MaxTokens)))
 	}
+	if a.MaxTokensField != b.MaxTokensField {
+		d = append(d, say("max tokens field", fieldString(a.MaxTokensField), fieldString(b.MaxTokensField)))
+	}
 	if a.Stream != b.Stream {
 		d = append(d, say("stream", fmt.Sprint(a.Stream), fmt.Sprint(b.Stream)))
 	}
@@ -109,6 +112,13 @@ func seedString(p *int) string {
 		return "unset"
 	}
 	return fmt.Sprint(*p)
+}
+
+func fieldString(f string) string {
+	if f == "" {
+		return "max_tokens"
+	}
+	return f
 }
 
 func limitString(n int) string {

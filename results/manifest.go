@@ -62,6 +62,14 @@ type ManifestCounts struct {
 	Endpoints          []string          `json:"endpoints,omitempty"`
 	ServedModels       []string          `json:"served_models,omitempty"`
 	SystemFingerprints []string          `json:"system_fingerprints,omitempty"`
+
+	// Set when the run config gives the model's prices (per million
+	// tokens): the tokens the server reported and what they cost.
+	PriceIn   float64  `json:"price_in,omitempty"`
+	PriceOut  float64  `json:"price_out,omitempty"`
+	TokensIn  int64    `json:"tokens_in,omitempty"`
+	TokensOut int64    `json:"tokens_out,omitempty"`
+	Cost      *float64 `json:"cost,omitempty"`
 }
 
 // WriteManifest writes m as dir/manifest.json, atomically: a crash leaves the

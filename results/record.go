@@ -29,9 +29,14 @@ type Record struct {
 	// record can be matched against a dataset without comparing texts.
 	DocHash string `json:"doc_sha256,omitempty"`
 
-	Model      string `json:"model"` // as requested
-	Endpoint   string `json:"endpoint,omitempty"`
-	PromptHash string `json:"prompt_hash,omitempty"`
+	Model string `json:"model"` // as requested
+	// ModelCanonical is the server's own name for Model when it differs
+	// (Ollama answers "tiny", "TINY" and "tiny:latest" as "tiny:latest"),
+	// resolved from the endpoint's model list before the run. Reports
+	// group by it; it is not part of GenKey, which stays the request's.
+	ModelCanonical string `json:"model_canonical,omitempty"`
+	Endpoint       string `json:"endpoint,omitempty"`
+	PromptHash     string `json:"prompt_hash,omitempty"`
 	// Params is every sampling setting sent with the request.
 	Params *Params `json:"params,omitempty"`
 	// GenKey digests everything that determines the generation: document
@@ -50,14 +55,19 @@ type Record struct {
 	FinishReason string  `json:"finish_reason,omitempty"`
 	LatencyMS    float64 `json:"latency_ms,omitempty"`
 	TTFTMS       float64 `json:"ttft_ms,omitempty"` // time to first token, streaming only
-	Usage        *Usage  `json:"usage,omitempty"`
-	Attempts     int     `json:"attempts,omitempty"`
-	Error        *Error  `json:"error,omitempty"`
+	// LatencyQueued: the run sent more requests at once than the server
+	// has parallel slots, so LatencyMS and TTFTMS include time the request
+	// waited for a slot.
+	LatencyQueued bool   `json:"latency_queued,omitempty"`
+	Usage         *Usage `json:"usage,omitempty"`
+	Attempts      int    `json:"attempts,omitempty"`
+	Error         *Error `json:"error,omitempty"`
 
 	// OutputTruncated: the summary was cut at the token limit
 	// (finish_reason "length"). InputTruncated: the server reported far
 	// fewer prompt tokens than the prompt holds (PromptTokensEst, a local
-	// estimate), so it summarized part of the document.
+	// estimate), or as many as the context it said it runs the model with,
+	// so it summarized part of the document.
 	OutputTruncated bool `json:"output_truncated,omitempty"`
 	InputTruncated  bool `json:"input_truncated,omitempty"`
 	PromptTokensEst int  `json:"prompt_tokens_est,omitempty"`
@@ -100,7 +110,12 @@ type Params struct {
 	Temperature float32 `json:"temperature"`
 	Seed        *int    `json:"seed,omitempty"`
 	MaxTokens   int     `json:"max_tokens,omitempty"`
-	Stream      bool    `json:"stream,omitempty"`
+	// MaxTokensField is the request field that carried MaxTokens when a
+	// setting forced it away from the one hallu picks for the endpoint and
+	// model (max_completion_tokens for OpenAI's reasoning models on
+	// api.openai.com, max_tokens elsewhere).
+	MaxTokensField string `json:"max_tokens_field,omitempty"`
+	Stream         bool   `json:"stream,omitempty"`
 	// Extra is any further fields merged into the request body.
 	Extra map[string]any `json:"extra,omitempty"`
 }

@@ -73,6 +73,10 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.IntVar(&cfg.MaxTokens, "max-tokens", 0, "maximum tokens per summary (0 = endpoint default)")
 	fs.IntVar(&cfg.MaxFatal, "max-fatal", eval.DefaultMaxFatal, "stop after N consecutive failures no retry can fix (HTTP 401/403/404, refused connections)")
 	fs.BoolVar(&cfg.Stream, "stream", false, "stream replies and record time to first token")
+	fs.StringVar(&cfg.MaxTokensField, "max-tokens-field", "", "request field for --max-tokens: max_tokens or max_completion_tokens (default: max_completion_tokens only for OpenAI's API and its reasoning models)")
+	fs.BoolVar(&job.DryRun, "dry-run", false, "print the documents, the first request, estimated input tokens and cost; send and write nothing")
+	fs.Float64Var(&job.PriceIn, "price-in", 0, "price per million input tokens, for --dry-run's cost estimate")
+	fs.Float64Var(&job.PriceOut, "price-out", 0, "price per million output tokens, for --dry-run's cost estimate")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: hallu generate --dataset SPEC --model M [flags]
 
@@ -117,6 +121,10 @@ Flags:
 		return usageError(fmt.Errorf("--rpm %d: must not be negative", cfg.RequestsPerMinute))
 	case job.DatasetOpts.MaxBytes < 0:
 		return usageError(fmt.Errorf("--max-doc-bytes %d: must not be negative", job.DatasetOpts.MaxBytes))
+	case cfg.MaxTokensField != "" && cfg.MaxTokensField != eval.MaxTokensField && cfg.MaxTokensField != eval.MaxCompletionTokens:
+		return usageError(fmt.Errorf("--max-tokens-field %q: want %s or %s", cfg.MaxTokensField, eval.MaxTokensField, eval.MaxCompletionTokens))
+	case job.PriceIn < 0 || job.PriceOut < 0:
+		return usageError(errors.New("--price-in and --price-out must not be negative"))
 	}
 	job.EndpointSet = set["endpoint"]
 	cfg.Temperature = float32(*temp)
@@ -152,7 +160,7 @@ Flags:
 	cfg.Progress = stderr
 
 	st, err := pipeline.Generate(ctx, job)
-	if err != nil {
+	if err != nil || job.DryRun {
 		return err
 	}
 	msg := "generate: " + st.String()

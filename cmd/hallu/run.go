@@ -21,8 +21,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs := newFlagSet("run", stderr)
 	cfgPath := fs.String("config", "", "run configuration (YAML); every key is in docs/config.md")
 	replace := fs.Bool("replace", false, "discard and redo records made differently from this config (other document texts, prompt, settings or scorer) instead of refusing")
+	dryRun := fs.Bool("dry-run", false, "check the config and every model's endpoint, print what each model would be sent with estimated tokens and cost (price_in/price_out), and send and write nothing")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu run --config run.yaml [--replace]
+		fmt.Fprintf(stderr, `Usage: hallu run --config run.yaml [--replace] [--dry-run]
 
 Runs generate, score and report for every model in the config, writing
 OUTPUT/MODEL/generations.jsonl, OUTPUT/MODEL/judgments.jsonl,
@@ -46,5 +47,5 @@ Flags:
 	if err != nil {
 		return err
 	}
-	return pipeline.Run(ctx, cfg, pipeline.RunOptions{Version: version, Replace: *replace, Stdout: stdout, Log: stderr})
+	return pipeline.Run(ctx, cfg, pipeline.RunOptions{Version: version, Replace: *replace, DryRun: *dryRun, Stdout: stdout, Log: stderr})
 }

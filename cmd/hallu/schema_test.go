@@ -227,11 +227,11 @@ func fullRecord() *results.Record {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	return &results.Record{
 		Schema: results.SchemaVersion, DocID: "d1", Dataset: "xsum", Source: "The text.",
-		DocHash: results.TextHash("The text."), Model: "m", Endpoint: "http://127.0.0.1:1/v1", PromptHash: "p",
-		Params: &results.Params{Temperature: 0.5, Seed: &seed, MaxTokens: 100, Stream: true, Extra: map[string]any{"top_p": 0.9}},
+		DocHash: results.TextHash("The text."), Model: "m", ModelCanonical: "m:latest", Endpoint: "http://127.0.0.1:1/v1", PromptHash: "p",
+		Params: &results.Params{Temperature: 0.5, Seed: &seed, MaxTokens: 100, MaxTokensField: "max_completion_tokens", Stream: true, Extra: map[string]any{"top_p": 0.9}},
 		GenKey: "k", ServedModel: "m-2026", SystemFingerprint: "fp",
 		Summary: "A text.", Raw: "<think>x</think>A text.", FinishReason: "length",
-		LatencyMS: 12.5, TTFTMS: 3.5, Usage: &results.Usage{PromptTokens: 10, CompletionTokens: 3},
+		LatencyMS: 12.5, TTFTMS: 3.5, LatencyQueued: true, Usage: &results.Usage{PromptTokens: 10, CompletionTokens: 3},
 		Attempts: 2, Error: &results.Error{Class: errclass.Timeout, Message: "slow"},
 		OutputTruncated: true, InputTruncated: true, PromptTokensEst: 12,
 		StartedAt: at, EndedAt: at.Add(time.Second),

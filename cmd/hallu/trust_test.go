@@ -267,7 +267,10 @@ func TestGenerateStopsEarlyOnAuthFailure(t *testing.T) {
 func TestRunConfigRetriesZeroIsHonoured(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+		// Only chat requests count: the model listing is not retried.
+		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			hits.Add(1)
+		}
 		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()

@@ -77,6 +77,10 @@ func (t *ChatTransport) CloseIdleConnections() {
 	}
 }
 
+// Rewrite is a chat request body as RoundTrip sends it: the forced fields
+// merged in.
+func (t *ChatTransport) Rewrite(body []byte) ([]byte, error) { return t.rewrite(body) }
+
 func (t *ChatTransport) rewrite(body []byte) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {

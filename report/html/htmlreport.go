@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -236,6 +237,13 @@ func facts(in Input) []fact {
 		add("hallu", m.HalluVersion)
 		if !m.StartedAt.IsZero() && !m.EndedAt.IsZero() {
 			add("run", m.StartedAt.UTC().Format("2006-01-02 15:04")+" – "+m.EndedAt.UTC().Format("15:04 UTC"))
+		}
+		// The run config's prices turn the tokens the server reported
+		// into a cost (see hallu run).
+		for _, name := range slices.Sorted(maps.Keys(m.Models)) {
+			if c := m.Models[name]; c.Cost != nil {
+				add("cost "+name, fmt.Sprintf("$%.4f (%d input + %d output tokens at %g / %g per million)", *c.Cost, c.TokensIn, c.TokensOut, c.PriceIn, c.PriceOut))
+			}
 		}
 	}
 	if len(out) == 0 || out[0].Name != "dataset" {

@@ -233,3 +233,20 @@ func TestProvenanceNotes(t *testing.T) {
 	assert.Contains(t, html, "scored with overlap standing in for hhem: m")
 	assert.Contains(t, html, "m: 2 summaries cut at the token limit")
 }
+
+// A run's manifest with prices puts each model's cost among the facts.
+func TestFactsShowCost(t *testing.T) {
+	cost := 0.25
+	m := &results.Manifest{Dataset: "d", Models: map[string]results.ManifestCounts{
+		"tiny:latest": {PriceIn: 1, PriceOut: 2, TokensIn: 150000, TokensOut: 50000, Cost: &cost},
+		"free":        {},
+	}}
+	var got []string
+	for _, f := range facts(Input{Manifest: m}) {
+		got = append(got, f.Name+": "+f.Value)
+	}
+	assert.Contains(t, got, "cost tiny:latest: $0.2500 (150000 input + 50000 output tokens at 1 / 2 per million)")
+	for _, g := range got {
+		assert.NotContains(t, g, "cost free")
+	}
+}
