@@ -28,9 +28,10 @@ test:
 # cached outside the repository) serving tiny models written by the tests.
 # integration/ is a module of its own, so `make test` never builds it.
 test-ollama:
-	@bin="$$(GO=$(GO) ./scripts/ollama.sh)" && \
+	@bin="$$(GO=$(GO) ./scripts/ollama.sh)" && pg="$$(mktemp)" && \
+	trap 'for g in $$(cat "$$pg"); do kill -KILL -- -$$g 2>/dev/null; done; rm -f "$$pg"' EXIT && trap 'exit 130' INT TERM && \
 	cd integration && $(GO) vet ./... && \
-	HALLU_OLLAMA_BIN="$$bin" $(GO) test -count=1 -timeout 15m -v ./...
+	HALLU_OLLAMA_BIN="$$bin" HALLU_OLLAMA_PGIDS="$$pg" $(GO) test -count=1 -timeout 15m -v ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -6,11 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"maps"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,3 +203,43 @@ func countLines(path string) int {
 
 // newPoller ticks for polling a condition; what is polled decides, not time.
 func newPoller() *time.Ticker { return time.NewTicker(20 * time.Millisecond) }
+
+// countingProxy forwards to the server and counts the replies by status
+// before the client sees them, so counts are final once the client is done.
+type countingProxy struct {
+	url      string
+	mu       sync.Mutex
+	byStatus map[int]int
+}
+
+func newCountingProxy(t *testing.T) *countingProxy {
+	t.Helper()
+	target, err := url.Parse("http://" + env.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{byStatus: map[int]int{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		p.mu.Lock()
+		p.byStatus[resp.StatusCode]++
+		p.mu.Unlock()
+		return nil
+	}
+	// Requests the client gives up on (a run stopping) are expected.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+func (p *countingProxy) counts() (int, map[int]int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.byStatus {
+		n += c
+	}
+	return n, maps.Clone(p.byStatus)
+}

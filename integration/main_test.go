@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -178,6 +179,7 @@ func startOllama(ctx context.Context) (*ollamaServer, error) {
 		return nil, fmt.Errorf("start ollama serve: %w", err)
 	}
 	s := &ollamaServer{cmd: cmd, done: make(chan struct{})}
+	trackGroup(cmd.Process.Pid, true)
 	go func() {
 		cmd.Wait()
 		log.Close()
@@ -220,6 +222,7 @@ func (s *ollamaServer) waitReady(ctx context.Context) error {
 func (s *ollamaServer) kill() {
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	<-s.done
+	trackGroup(s.cmd.Process.Pid, false)
 }
 
 func (s *ollamaServer) stop() {
@@ -236,6 +239,37 @@ func (s *ollamaServer) stop() {
 	// Runners left behind by a graceful stop go with the group.
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	<-s.done
+	trackGroup(s.cmd.Process.Pid, false)
+}
+
+// liveGroups are the process groups of servers not yet stopped. They are
+// written to $HALLU_OLLAMA_PGIDS, from which `make test-ollama` kills what
+// is left if the test binary itself dies: Pdeathsig then takes the server
+// but not the runners it spawned.
+var (
+	groupsMu   sync.Mutex
+	liveGroups = map[int]bool{}
+)
+
+func trackGroup(pgid int, live bool) {
+	groupsMu.Lock()
+	defer groupsMu.Unlock()
+	if live {
+		liveGroups[pgid] = true
+	} else {
+		delete(liveGroups, pgid)
+	}
+	path := os.Getenv("HALLU_OLLAMA_PGIDS")
+	if path == "" {
+		return
+	}
+	var b strings.Builder
+	for g := range liveGroups {
+		fmt.Fprintln(&b, g)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "HALLU_OLLAMA_PGIDS:", err)
+	}
 }
 
 func dumpServerLog() {

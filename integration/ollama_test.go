@@ -1,11 +1,14 @@
 package integration
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hallu-eval/hallu/eval"
 )
 
 // The tests share one server and run one after another: the resume test
@@ -45,31 +48,38 @@ func TestUnknownModel(t *testing.T) {
 	needServer(t)
 	docs := shortDocs(8)
 	out := filepath.Join(t.TempDir(), "gen.jsonl")
+	// The proxy counts what reaches the server; its endpoint is not the
+	// server's, so the message names the proxy's address.
+	proxy := newCountingProxy(t)
 	r := hallu(t, "generate", "--dataset", writeDataset(t, docs), "--model", "no-such-model",
-		"--endpoint", endpoint(), "--concurrency", "1", "--out", out)
+		"--endpoint", proxy.url+"/v1", "--concurrency", "1", "--out", out)
 	if r.code == 0 {
 		t.Errorf("exit 0 for a model the server does not have")
 	}
-	if !strings.Contains(r.stderr, "no-such-model") || !strings.Contains(r.stderr, "not found") {
-		t.Errorf("stderr does not say the model was not found:\n%s", r.stderr)
+	msg := strings.TrimSpace(r.stderr)
+	if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, `"no-such-model"`) || !strings.Contains(msg, "404") {
+		t.Errorf("want one line naming the model and the 404, got:\n%s", r.stderr)
 	}
-	recs := []string{}
-	if _, err := os.Stat(out); err == nil {
-		for _, rec := range readRecords(t, out) {
-			if rec.Attempts > 1 {
-				t.Errorf("document %s: %d attempts for a 404, want 1", rec.DocID, rec.Attempts)
-			}
-			if rec.Error == nil {
-				t.Errorf("document %s: no error recorded", rec.DocID)
-			}
-			recs = append(recs, rec.DocID)
+	total, byStatus := proxy.counts()
+	t.Logf("requests that reached the server: %d %v", total, byStatus)
+	// A 404 is not retried, and the run stops after --max-fatal (default
+	// 3) consecutive ones instead of trying every document.
+	if total == 0 || total > eval.DefaultMaxFatal || byStatus[http.StatusNotFound] != total {
+		t.Errorf("%d requests reached the server (%v), want 1 to %d, all 404", total, byStatus, eval.DefaultMaxFatal)
+	}
+	recs := readRecords(t, out)
+	for _, rec := range recs {
+		t.Logf("record %s: attempts %d error %+v", rec.DocID, rec.Attempts, rec.Error)
+		if rec.Summary != "" || rec.Error == nil {
+			t.Errorf("document %s: recorded as done (%q) though the model does not exist", rec.DocID, rec.Summary)
+		}
+		if rec.Attempts != 1 {
+			t.Errorf("document %s: %d attempts, want 1", rec.DocID, rec.Attempts)
 		}
 	}
-	// One request at a time and a stop after three consecutive fatal
-	// failures (the default --max-fatal): the run ends well before the
-	// dataset does.
-	if len(recs) >= len(docs) {
-		t.Errorf("all %d documents tried (%v); want an early stop", len(docs), recs)
+	byID(t, recs)
+	if len(recs) != total {
+		t.Errorf("%d error records for %d requests", len(recs), total)
 	}
 }
 
@@ -198,14 +208,14 @@ func TestResumeAfterServerKilled(t *testing.T) {
 	args := []string{"generate", "--dataset", data, "--model", tinyA.Name, "--endpoint", endpoint(),
 		"--concurrency", "2", "--rpm", "120", "--out", out}
 
-	done := make(chan result, 1)
-	go func() { done <- hallu(t, args...) }()
+	finished := make(chan result, 1)
+	go func() { finished <- hallu(t, args...) }()
 	killed := false
 	ticker := newPoller()
 	defer ticker.Stop()
 	for !killed {
 		select {
-		case r := <-done:
+		case r := <-finished:
 			t.Fatalf("the run ended (exit %d) before the server was killed; nothing was interrupted", r.code)
 		case <-ticker.C:
 			if countLines(out) >= 3 {
@@ -214,9 +224,23 @@ func TestResumeAfterServerKilled(t *testing.T) {
 			}
 		}
 	}
-	first := <-done
+	first := <-finished
 	before := readRecords(t, out)
-	t.Logf("first run: exit %d, %d records before the restart", first.code, len(before))
+	done := 0
+	for _, r := range before {
+		if r.Error == nil {
+			done++
+		} else {
+			t.Logf("first run, document %s: attempts %d, %s: %s", r.DocID, r.Attempts, r.Error.Class, r.Error.Message)
+		}
+	}
+	t.Logf("first run: exit %d, %d records (%d summaries) before the restart", first.code, len(before), done)
+	if done >= len(docs) {
+		t.Fatalf("all %d documents were done before the kill; nothing to resume", done)
+	}
+	if first.code == 0 {
+		t.Errorf("first run exited 0 though the server died under it")
+	}
 
 	var err error
 	if env.server, err = startOllama(t.Context()); err != nil {

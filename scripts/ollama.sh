@@ -59,7 +59,9 @@ start=$(date +%s)
   export GOBIN="$cache/bin"
   export GOCACHE="$cache/gocache"
   export GOFLAGS=-buildvcs=false
-  "$GO" install "github.com/ollama/ollama@$OLLAMA_VERSION" >&2
+  # The version string is normally stamped by Ollama's release scripts.
+  "$GO" install -ldflags "-X github.com/ollama/ollama/version.Version=${OLLAMA_VERSION#v}" \
+    "github.com/ollama/ollama@$OLLAMA_VERSION" >&2
 )
 log "built in $(( $(date +%s) - start ))s"
 "$bin" --version >&2 || true
