@@ -37,8 +37,8 @@ func TestGenerate(t *testing.T) {
 			checkSummarized(t, recs, docs, tinyA, stream)
 			if len(recs) > 0 {
 				r := recs[0]
-				t.Logf("served_model %q, finish_reason %q, usage %+v, prompt_tokens_est %d",
-					r.ServedModel, r.FinishReason, r.Usage, r.PromptTokensEst)
+				t.Logf("served_model %q, system_fingerprint %q, finish_reason %q, usage %+v, prompt_tokens_est %d, ttft_ms %.1f",
+					r.ServedModel, r.SystemFingerprint, r.FinishReason, r.Usage, r.PromptTokensEst, r.TTFTMS)
 			}
 		})
 	}
