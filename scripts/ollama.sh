@@ -41,7 +41,7 @@ mkdir -p "$cache/include/miniaudio" "$cache/bin" "$cache/gocache"
 
 # go mod download runs outside any module so neither hallu's go.mod nor the
 # integration module is touched.
-malgo_dir="$(cd "$cache" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/gen2brain/malgo@$MALGO_VERSION" |
+malgo_dir="$(cd "$cache" && "$GO" mod download -json "github.com/gen2brain/malgo@$MALGO_VERSION" |
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
 if [ -z "$malgo_dir" ] || [ ! -f "$malgo_dir/miniaudio.h" ]; then
   log "miniaudio.h not found in malgo $MALGO_VERSION (dir: ${malgo_dir:-none})"
