@@ -63,9 +63,12 @@ func TestUnknownModel(t *testing.T) {
 	total, byStatus := proxy.counts()
 	t.Logf("requests that reached the server: %d %v", total, byStatus)
 	// A 404 is not retried, and the run stops after --max-fatal (default
-	// 3) consecutive ones instead of trying every document.
-	if total == 0 || total > eval.DefaultMaxFatal || byStatus[http.StatusNotFound] != total {
-		t.Errorf("%d requests reached the server (%v), want 1 to %d, all 404", total, byStatus, eval.DefaultMaxFatal)
+	// 3) consecutive ones instead of trying every document. The worker may
+	// already have sent the next document when the third 404 is counted;
+	// that request is cut, and the server may or may not have answered it.
+	const concurrency = 1
+	if total == 0 || total > eval.DefaultMaxFatal+concurrency || byStatus[http.StatusNotFound] != total {
+		t.Errorf("%d requests reached the server (%v), want 1 to %d, all 404", total, byStatus, eval.DefaultMaxFatal+concurrency)
 	}
 	recs := readRecords(t, out)
 	for _, rec := range recs {
@@ -78,8 +81,8 @@ func TestUnknownModel(t *testing.T) {
 		}
 	}
 	byID(t, recs)
-	if len(recs) != total {
-		t.Errorf("%d error records for %d requests", len(recs), total)
+	if len(recs) != eval.DefaultMaxFatal {
+		t.Errorf("%d error records, want the %d that stopped the run", len(recs), eval.DefaultMaxFatal)
 	}
 }
 
