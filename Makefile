@@ -4,7 +4,7 @@ BIN     := bin/hallu
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test vet fmt bench bench-hhem fuzz clean
+.PHONY: all build demo test test-ollama vet fmt bench bench-hhem fuzz clean
 
 all: build
 
@@ -23,6 +23,15 @@ test:
 	$(GO) vet -tags purego ./scorers/hhem/...
 	$(GO) test -race -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -tags purego ./scorers/hhem/...
+
+# hallu against a real Ollama (built from its Go module by scripts/ollama.sh,
+# cached outside the repository) serving tiny models written by the tests.
+# integration/ is a module of its own, so `make test` never builds it.
+test-ollama:
+	@bin="$$(GO=$(GO) ./scripts/ollama.sh)" && pg="$$(mktemp)" && \
+	trap 'for g in $$(cat "$$pg"); do kill -KILL -- -$$g 2>/dev/null; done; rm -f "$$pg"' EXIT && trap 'exit 130' INT TERM && \
+	cd integration && $(GO) vet ./... && \
+	HALLU_OLLAMA_BIN="$$bin" HALLU_OLLAMA_PGIDS="$$pg" $(GO) test -count=1 -timeout 15m -v ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
