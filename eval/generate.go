@@ -615,7 +615,15 @@ func (g *Generator) fatalCause(f *httpretry.Failure) string {
 	case f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden:
 		return fmt.Sprintf("HTTP %d from %s: check %s", f.Status, g.endpoint, cmp.Or(g.cfg.APIKeyEnv, "the API key"))
 	case f.Status == http.StatusNotFound:
-		return fmt.Sprintf("HTTP 404 from %s: unknown model %q? (or a base URL without /v1)", g.endpoint, g.cfg.Model)
+		msg := fmt.Sprintf("HTTP 404 from %s: unknown model %q? (or a base URL without /v1)", g.endpoint, g.cfg.Model)
+		// The server's own words often say which of the two it is.
+		if said := strings.TrimPrefix(oneLine(httpretry.Scrub(f.Msg, g.cfg.APIKey, g.cfg.Endpoint)), "HTTP 404: "); said != "" {
+			if len(said) > 160 {
+				said = said[:160] + "…"
+			}
+			msg += "; the server said: " + said
+		}
+		return msg
 	case f.Refused():
 		return fmt.Sprintf("connection refused by %s: is the server running?", g.endpoint)
 	case errors.As(f.Err, &dns) && dns.IsNotFound:

@@ -211,7 +211,7 @@ func TestFatalFailuresStopTheRun(t *testing.T) {
 	}{
 		{"401", 401, "HTTP 401 from %s: check HALLU_TEST_KEY"},
 		{"403", 403, "HTTP 403 from %s: check HALLU_TEST_KEY"},
-		{"404", 404, `HTTP 404 from %s: unknown model "test-model"? (or a base URL without /v1)`},
+		{"404", 404, `HTTP 404 from %s: unknown model "test-model"? (or a base URL without /v1); the server said: no`},
 		{"refused", 0, "connection refused by %s: is the server running?"},
 	}
 	for _, tc := range cases {
