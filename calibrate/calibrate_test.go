@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // TestMetricsMatchScikitLearn compares with values scikit-learn computed

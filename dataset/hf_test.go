@@ -9,10 +9,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hallu-eval/hallu/hfhub"
-	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/hfhub"
+	"github.com/hallu-eval/hallu/hfhub/hubtest"
 )
 
 const (

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/hfhub"
-	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/hfhub"
+	"github.com/hallu-eval/hallu/hfhub/hubtest"
 )
 
 // A dataset and a model may share ORG/NAME on the hub; they are different

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/hfhub"
-	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/hfhub"
+	"github.com/hallu-eval/hallu/hfhub/hubtest"
 )
 
 const modelRepo = "vectara/hallucination_evaluation_model"

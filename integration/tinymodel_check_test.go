@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/eval"
 	"github.com/ollama/ollama/tokenizer"
+
+	"github.com/hallu-eval/hallu/eval"
 )
 
 // next is the tiny model's greedy choice after token cur, computed as the

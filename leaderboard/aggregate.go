@@ -3,14 +3,15 @@ package leaderboard
 import (
 	"cmp"
 	"fmt"
-	"github.com/hallu-eval/hallu/internal/errclass"
-	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/scorers"
-	"github.com/hallu-eval/hallu/stats"
 	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
+	"github.com/hallu-eval/hallu/stats"
 )
 
 // Observation is what the aggregator needs from one record: a few numbers

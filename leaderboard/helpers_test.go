@@ -1,9 +1,10 @@
 package leaderboard
 
 import (
+	"testing"
+
 	"github.com/hallu-eval/hallu/internal/testutil"
 	"github.com/hallu-eval/hallu/results"
-	"testing"
 )
 
 func sharedTestdata(t testing.TB, sub string) string { return testutil.SharedTestdata(t, sub) }

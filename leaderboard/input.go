@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hallu-eval/hallu/results"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hallu-eval/hallu/results"
 )
 
 // Inputs lists the result files to read for the given paths. A file is read

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/stats"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // wilsonFixtures are statsmodels' proportion_confint(method="wilson") values,

@@ -8,9 +8,10 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/results"
 )
 
 // judged builds a record judged by scorer name/version with key.

@@ -13,10 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/internal/errclass"
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/results"
 )
 
 func writeRecords(t testing.TB, path string, recs ...*results.Record) {

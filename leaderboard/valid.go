@@ -1,11 +1,12 @@
 package leaderboard
 
 import (
-	"github.com/hallu-eval/hallu/internal/errclass"
-	"github.com/hallu-eval/hallu/results"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/results"
 )
 
 // RefusalSentence is what the leaderboard prompt asks a model to answer when

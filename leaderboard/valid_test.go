@@ -5,9 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
-	"github.com/stretchr/testify/assert"
 )
 
 func TestInvalidReason(t *testing.T) {

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hallu-eval/hallu/results"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/hallu-eval/hallu/results"
 )
 
 // vectaraJudgment is one line of the leaderboard's

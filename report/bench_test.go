@@ -3,8 +3,6 @@ package report
 import (
 	"bufio"
 
-	"github.com/hallu-eval/hallu/leaderboard"
-	"github.com/hallu-eval/hallu/results"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/results"
 )
 
 const (

@@ -5,15 +5,16 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/hallu-eval/hallu/internal/errclass"
-	"github.com/hallu-eval/hallu/leaderboard"
-	"github.com/hallu-eval/hallu/scorers"
 	"io"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hallu-eval/hallu/internal/errclass"
+	"github.com/hallu-eval/hallu/leaderboard"
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // CSVHeader is the leaderboard's own column set, first in every CSV report.

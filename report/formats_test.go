@@ -9,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // sampleStats: "good" hallucinates on 1 of 200 judged summaries, "small" on

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/leaderboard"
-	"github.com/hallu-eval/hallu/report/html"
+	htmlreport "github.com/hallu-eval/hallu/report/html"
 )
 
 // Formats are the names Write accepts, in the order help texts list them.

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/internal/testutil"
-	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
+	"github.com/hallu-eval/hallu/leaderboard"
 )
 
 // The leaderboard's published judgments, aggregated by us, must give the

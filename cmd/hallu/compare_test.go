@@ -11,12 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func compareCmd(t *testing.T, stdin string, args ...string) (int, string, string) {

@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/results"
 )
 
 // fakeChat is a slow OpenAI-compatible endpoint that summarizes a document

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/hfhub/hubtest"
 )
 
 // `--dataset hf:...` end to end: generate reads a Parquet file of a hub

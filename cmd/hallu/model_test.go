@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/hallu-eval/hallu/hfhub/hubtest"
 )
 
 func TestModelPullThenPath(t *testing.T) {

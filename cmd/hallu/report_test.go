@@ -9,10 +9,11 @@ import (
 
 	"github.com/hallu-eval/hallu/internal/testutil"
 
-	"github.com/hallu-eval/hallu/report"
-	"github.com/hallu-eval/hallu/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/report"
+	"github.com/hallu-eval/hallu/results"
 )
 
 // reportCmd runs `hallu report ARGS...` and returns its exit status, stdout

@@ -1,8 +1,9 @@
 package hubtest
 
 import (
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"testing"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 )
 
 // Commits the fixture repositories are served at.

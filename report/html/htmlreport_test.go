@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/hallu-eval/hallu/scorers"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hallu-eval/hallu/scorers"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

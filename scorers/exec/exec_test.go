@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 const (

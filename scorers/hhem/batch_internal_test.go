@@ -12,9 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // wordEncoder makes one token per whitespace-separated word plus </s> (1),

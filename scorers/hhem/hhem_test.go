@@ -9,13 +9,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/hfhub"
 	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/hallu-eval/hallu/scorers"
 	"github.com/hallu-eval/hallu/scorers/hhem"
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/tokenizer"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 type goldenCase struct {

@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/hfhub"
 	"github.com/hallu-eval/hallu/hfhub/hubtest"
 	"github.com/hallu-eval/hallu/scorers"
 	"github.com/hallu-eval/hallu/scorers/hhem"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 func fixtureSHA256(t *testing.T) string {

@@ -13,9 +13,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 )
 
 func TestWeightsDigestReadsBlobNames(t *testing.T) {

@@ -34,9 +34,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/hallu-eval/hallu/internal/httpretry"
 	"github.com/hallu-eval/hallu/scorers"
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // Name is the registry name.

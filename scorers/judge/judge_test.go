@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // chatReq is what the fake server saw of one request.

@@ -6,8 +6,9 @@ import (
 	"math"
 	"strings"
 
-	"github.com/hallu-eval/hallu/scorers"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // verdict asks the one question and scores the answer: P(supported) from

@@ -6,8 +6,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/hallu-eval/hallu/internal/httpretry"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/hallu-eval/hallu/internal/httpretry"
 )
 
 // The prompts. Changing any text here changes Version (its hash), so

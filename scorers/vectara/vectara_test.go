@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hallu-eval/hallu/scorers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 // fakeAPI mimics the factual-consistency endpoint: the score is read from

@@ -27,7 +27,7 @@ import (
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/refmodel"
-	"github.com/hallu-eval/hallu/report/html"
+	htmlreport "github.com/hallu-eval/hallu/report/html"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers/overlap"
 )

@@ -3,11 +3,12 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 )

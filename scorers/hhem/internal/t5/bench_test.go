@@ -14,8 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
 )
 
 // randSource serves random weights with a given Config's shapes, generated

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,9 +11,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hallu-eval/hallu/internal/testutil"
+
+	"github.com/stretchr/testify/require"
+
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
-	"github.com/stretchr/testify/require"
 )
 
 func tinyDir(t testing.TB) string { return testutil.SharedTestdata(t, "hhem-tiny") }

@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/hallu-eval/hallu/internal/testutil"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 
 	"github.com/stretchr/testify/require"
 )
