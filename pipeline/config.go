@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/served"
 )
 
 // RunConfig is the file `hallu run --config` reads: one dataset, one
@@ -200,31 +201,11 @@ func configKeys() []string {
 func closestKey(k string) string {
 	best, bestD := "", 3
 	for _, c := range configKeys() {
-		if d := editDistance(k, c); d < bestD {
+		if d := served.EditDistance(k, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (c *RunConfig) validate() error {

@@ -246,34 +246,21 @@ func resumeGenerations(out string, g *eval.Generator, open func() (dataset.Sourc
 	tmpl := g.Template()
 	var mm mismatches
 	fileHash := map[string]string{} // key -> DocHash of finished records
-	f, err := os.Open(out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, nil, err
-	default:
-		r := results.NewReader(f, out)
-		for {
-			rec, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				// Resume reports damage, or cuts a torn last line.
-				break
-			}
-			if rec.Error != nil {
-				continue // redone anyway
-			}
-			if d := results.SettingsDiff(tmpl, rec); len(d) > 0 {
-				// Run-wide settings differ alike in every record: one
-				// reason, however many records.
-				mm.add(strings.Join(d, "; "))
-				continue
-			}
-			fileHash[results.Key(rec.Model, rec.DocID)] = rec.DocHash
+	err := eachFinished(out, func(rec *results.Record, _ int) error {
+		if rec.Error != nil {
+			return nil // redone anyway
 		}
-		f.Close()
+		if d := results.SettingsDiff(tmpl, rec); len(d) > 0 {
+			// Run-wide settings differ alike in every record: one reason,
+			// however many records.
+			mm.add(strings.Join(d, "; "))
+			return nil
+		}
+		fileHash[results.Key(rec.Model, rec.DocID)] = rec.DocHash
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	changed := map[string]bool{}
 	if len(fileHash) > 0 && rereadable {
@@ -411,4 +398,29 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// eachFinished calls fn with every record of an existing output file and
+// its line, up to the first line that does not decode: Resume, which runs
+// next, reports that damage or cuts a torn last line. A missing file has
+// no records.
+func eachFinished(path string, fn func(rec *results.Record, line int) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := results.NewReader(f, path)
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return nil
+		}
+		if err := fn(rec, r.Line()); err != nil {
+			return err
+		}
+	}
 }

@@ -157,32 +157,21 @@ func (s *recordSource) Next() (*results.Record, error) {
 func resumeJudgments(out string, id scorers.Identity, fallbackFor string, replace bool, flag string) (map[string]string, *results.Writer, error) {
 	key := id.Key()
 	var mm mismatches
-	f, err := os.Open(out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, nil, err
-	default:
-		r := results.NewReader(f, out)
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				break // Resume reports damage, or cuts a torn last line
-			}
-			j := rec.Judgment
-			switch {
-			case j == nil:
-				f.Close()
-				// score writes a judgment on every record: this is another
-				// stage's output, which replacing would destroy.
-				return nil, nil, inputErrf("%s line %d has no judgment: not the output of hallu score; write to another output", out, r.Line())
-			case j.ScorerKey != key:
-				mm.add(fmt.Sprintf("judged by %s, not %s", judgedBy(j), id))
-			case j.FallbackFor != fallbackFor:
-				mm.add(fmt.Sprintf("judged by %s %s, now %s", j.Scorer, fallbackWords(j.FallbackFor), fallbackWords(fallbackFor)))
-			}
+	err := eachFinished(out, func(rec *results.Record, line int) error {
+		switch j := rec.Judgment; {
+		case j == nil:
+			// score writes a judgment on every record: this is another
+			// stage's output, which replacing would destroy.
+			return inputErrf("%s line %d has no judgment: not the output of hallu score; write to another output", out, line)
+		case j.ScorerKey != key:
+			mm.add(fmt.Sprintf("judged by %s, not %s", judgedBy(j), id))
+		case j.FallbackFor != fallbackFor:
+			mm.add(fmt.Sprintf("judged by %s %s, now %s", j.Scorer, fallbackWords(j.FallbackFor), fallbackWords(fallbackFor)))
 		}
-		f.Close()
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if mm.count > 0 && !replace {
 		return nil, nil, &MismatchError{Path: out, What: "judgments", Count: mm.count, Reasons: mm.reasons, More: mm.more, Flag: flag}

@@ -296,7 +296,7 @@ func (s *Server) Closest(name string, n int) []string {
 	q := strings.ToLower(name)
 	for _, m := range s.Models {
 		id := strings.ToLower(m.ID)
-		d := editDistance(q, id)
+		d := EditDistance(q, id)
 		// A name that contains the query (llama3 in llama3.2:3b) is
 		// close whatever its length.
 		if strings.Contains(id, q) || strings.Contains(q, id) {
@@ -312,7 +312,9 @@ func (s *Server) Closest(name string, n int) []string {
 	return out
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes: how
+// "did you mean" suggestions pick the closest name.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
