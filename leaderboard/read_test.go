@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/benchdata"
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/results"
 )
@@ -245,7 +246,7 @@ func TestReadJSONLBadLineMidStream(t *testing.T) {
 func TestReadInputMatchesSequentialAdd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), results.JudgmentsFile)
 	const records = 5000 // ~1.2 KB each: six batches of a megabyte
-	_, err := writeBenchJudgments(path, records)
+	_, err := benchdata.Write(path, records, 10)
 	require.NoError(t, err)
 
 	want := NewAggregator()
