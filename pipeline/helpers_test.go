@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -58,20 +58,7 @@ func writeFile(t *testing.T, path, s string) string {
 }
 
 func readRecs(t *testing.T, path string) []*results.Record {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	r := results.NewReader(f, path)
-	var recs []*results.Record
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return recs
-		}
-		require.NoError(t, err)
-		recs = append(recs, rec)
-	}
+	return testutil.ReadRecords(t, path)
 }
 
 func fileBytes(t *testing.T, path string) []byte {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/internal/testutil"
 	"github.com/hallu-eval/hallu/results"
 )
 
@@ -92,25 +92,13 @@ func writeDocs(t *testing.T, dir string, n int) string {
 
 func readRecords(t *testing.T, path string) []*results.Record {
 	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	return decodeRecords(t, f, path)
+	return testutil.ReadRecords(t, path)
 }
 
 // decodeRecords reads every record of r, failing the test on a bad line.
 func decodeRecords(t *testing.T, r io.Reader, name string) []*results.Record {
 	t.Helper()
-	rd := results.NewReader(r, name)
-	var recs []*results.Record
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return recs
-		}
-		require.NoError(t, err)
-		recs = append(recs, rec)
-	}
+	return testutil.DecodeRecords(t, r, name)
 }
 
 func runHallu(t *testing.T, args ...string) (code int, stdout, stderr string) {

@@ -2,9 +2,13 @@
 package testutil
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hallu-eval/hallu/results"
 )
 
 // SharedTestdata returns ../shared/testdata/sub beside the module root (the
@@ -35,5 +39,34 @@ func ModuleRoot(tb testing.TB) string {
 			tb.Fatal("no go.mod above the test directory")
 		}
 		dir = parent
+	}
+}
+
+// ReadRecords reads every record of a results file, failing the test on a
+// bad line.
+func ReadRecords(tb testing.TB, path string) []*results.Record {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	return DecodeRecords(tb, f, path)
+}
+
+// DecodeRecords reads every record of r (name is used in errors).
+func DecodeRecords(tb testing.TB, r io.Reader, name string) []*results.Record {
+	tb.Helper()
+	rd := results.NewReader(r, name)
+	var recs []*results.Record
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return recs
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs = append(recs, rec)
 	}
 }
