@@ -269,6 +269,11 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.
 			default:
 				s := res[i].Score
 				j.Score, j.Explanation = &s, res[i].Explanation
+				j.Sentences = sentenceScores(res[i].Sentences)
+				if len(res[i].Repeats) > 1 {
+					j.Repeats = append([]float64(nil), res[i].Repeats...)
+					j.Flipped = flipped(res[i].Repeats)
+				}
 			}
 		}
 	}
@@ -276,6 +281,28 @@ func judgeBatch(ctx context.Context, cfg ScoreConfig, newJudgment func(*results.
 	for _, rec := range recs {
 		rec.Judgment.At = at
 	}
+}
+
+func sentenceScores(in []scorers.SentenceScore) []results.SentenceScore {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]results.SentenceScore, len(in))
+	for i, s := range in {
+		out[i] = results.SentenceScore{Start: s.Start, End: s.End, Score: s.Score}
+	}
+	return out
+}
+
+// flipped reports whether repeated verdicts were not unanimous at the
+// consistency threshold.
+func flipped(scores []float64) bool {
+	for _, s := range scores[1:] {
+		if (s >= results.ConsistentThreshold) != (scores[0] >= results.ConsistentThreshold) {
+			return true
+		}
+	}
+	return false
 }
 
 func scorerError(msg string) *results.Error {

@@ -143,8 +143,23 @@ type Judgment struct {
 	Error       *Error   `json:"error,omitempty"`
 	// Usage is the tokens a model-based scorer (an LLM judge) spent on this
 	// record, retries included.
-	Usage *Usage    `json:"usage,omitempty"`
-	At    time.Time `json:"at,omitzero"`
+	Usage *Usage `json:"usage,omitempty"`
+	// Sentences is each summary sentence's score when the scorer judged the
+	// summary sentence by sentence; Score is then the lowest of them.
+	Sentences []SentenceScore `json:"sentences,omitempty"`
+	// Repeats is every score of a pair judged several times; Score is the
+	// majority verdict's and Flipped says the verdicts were not unanimous.
+	Repeats []float64 `json:"repeats,omitempty"`
+	Flipped bool      `json:"flipped,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// SentenceScore is one summary sentence's verdict. Start and End are byte
+// offsets into the summary (End exclusive).
+type SentenceScore struct {
+	Start int     `json:"start"`
+	End   int     `json:"end"`
+	Score float64 `json:"score"`
 }
 
 // ConsistentThreshold is HHEM's decision boundary, used for every scorer.

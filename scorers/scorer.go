@@ -28,6 +28,21 @@ type Result struct {
 	// Usage is the tokens a scorer that calls a language model spent on
 	// this pair (retries included); nil when it calls none.
 	Usage *Usage
+	// Sentences holds the score of each summary sentence when the pair was
+	// judged sentence by sentence (granularity=sentence); Score is then the
+	// lowest of them.
+	Sentences []SentenceScore
+	// Repeats holds every score when the pair was judged several times
+	// (a judge's repeat=k); Score is then the majority verdict's.
+	Repeats []float64
+}
+
+// SentenceScore is one summary sentence's verdict. Start and End are byte
+// offsets into the summary, End exclusive.
+type SentenceScore struct {
+	Start int
+	End   int
+	Score float64
 }
 
 // Usage is token accounting of a scorer's model calls.
