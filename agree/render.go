@@ -208,7 +208,9 @@ type jsonInterval struct {
 	Hi  jsonNum `json:"high"`
 }
 
-func toJSON(iv Interval) jsonInterval { return jsonInterval{jsonNum(iv.Est), jsonNum(iv.Lo), jsonNum(iv.Hi)} }
+func toJSON(iv Interval) jsonInterval {
+	return jsonInterval{jsonNum(iv.Est), jsonNum(iv.Lo), jsonNum(iv.Hi)}
+}
 
 // WriteJSON writes the agreement as one JSON object, every disagreement
 // included.
