@@ -218,7 +218,7 @@ func faithBenchSeverity(s string) int {
 	return -1
 }
 
-const questionable = "the worst label is Questionable (FaithBench's worst-label rule)"
+const questionable = "worst label Questionable"
 
 // faithBenchCSV reads FaithBench.csv.
 type faithBenchCSV struct {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/hallu-eval/hallu/calibrate"
@@ -24,7 +23,8 @@ func init() {
 
 func runCalibrate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("calibrate", stderr)
-	labels := fs.String("labels", "", "labelled pairs: CSV/TSV with a header, or JSONL (required)")
+	labels := fs.String("labels", "", "labelled pairs: CSV/TSV with a header, or JSONL; or a public set in its release format, see --labels-format (required)")
+	labelsFormat := fs.String("labels-format", "auto", "the labels file's format: auto (from its extension and header), "+strings.Join(calibrate.LabelFormats, ", "))
 	sf := addScorerFlags(fs)
 	// calibrate measures the scorer it is given: unlike score, it has no
 	// implicit fallback, so the shared flag's usage would mislead here.
@@ -47,6 +47,14 @@ also true/false and words such as consistent/hallucinated,
 supported/unsupported. Columns or fields: source (or doc, premise,
 context), summary (or claim, hypothesis, response), label, optional id.
 Pairs the scorer fails on are counted, reported and left out.
+
+Public labelled sets are read in their release formats, detected from the
+file (or named with --labels-format): FaithBench's FaithBench.csv or a
+batch_N.json (worst label over the annotators: Unwanted → hallucinated,
+Benign or Consistent → consistent, Questionable → dropped), RAGTruth's
+response.jsonl (any labelled span → hallucinated; sources from the
+source_info.jsonl beside it), LLM-AggreFact exported to CSV (dataset, doc,
+claim, label; 1 = supported). See docs/scorers.md for where to get them.
 
 Flags:
 `)
@@ -71,15 +79,11 @@ Flags:
 	case *concurrency < 1:
 		return exitCode(2, fmt.Errorf("--concurrency %d: must be at least 1", *concurrency))
 	}
-	f, err := os.Open(*labels)
+	src, err := calibrate.OpenLabels(*labels, *labelsFormat)
 	if err != nil {
 		return exitCode(2, err)
 	}
-	defer f.Close()
-	src, err := calibrate.NewReader(f, *labels)
-	if err != nil {
-		return exitCode(2, err)
-	}
+	defer src.Close()
 	if *sf.fallback == "" {
 		// Calibration measures one scorer: numbers of a stand-in under the
 		// name asked for would be the very mix-up it exists to catch.
@@ -101,7 +105,18 @@ Flags:
 	if rep.Errors > 0 {
 		fmt.Fprintf(stderr, "hallu calibrate: the scorer failed on %d of %d pairs; they are excluded from the figures\n", rep.Errors, rep.Errors+rep.N)
 	}
-	write := func(w io.Writer) error { return writeCalibration(w, rep, *format, *labels) }
+	// A public set's format and what its rules dropped travel with the
+	// figures, in the report's labels line.
+	labelsDesc := *labels
+	if src.Format != calibrate.FormatHallu {
+		labelsDesc += " (" + src.Format + " format"
+		if n, why := src.Dropped(); n > 0 {
+			labelsDesc += fmt.Sprintf("; %d dropped: %s", n, why)
+			fmt.Fprintf(stderr, "hallu calibrate: left out %d pairs of %s (%s), by the %s format's rules\n", n, *labels, why, src.Format)
+		}
+		labelsDesc += ")"
+	}
+	write := func(w io.Writer) error { return writeCalibration(w, rep, *format, labelsDesc) }
 	if *outPath == "" {
 		return write(stdout)
 	}
