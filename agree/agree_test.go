@@ -236,10 +236,11 @@ func TestRefusesDifferentGenerations(t *testing.T) {
 		r.Params.Temperature = 0.7
 		r.GenKey = results.GenerationKey(r)
 	}
-	_, err := agree.Read([]string{a, write(t, "b.jsonl", judge(hot, hhem, scoreB))}, nil, nil)
+	b := write(t, "b.jsonl", judge(hot, hhem, scoreB))
+	_, err := agree.Read([]string{a, b}, nil, nil)
 	msg := mismatchErr(t, err)
-	assert.Contains(t, msg, "judge different generations of 10 documents")
-	assert.Contains(t, msg, "model-a doc-00: temperature 0.7 in one, 0 in the other")
+	assert.Contains(t, msg, a+" and "+b+" judge different generations of 10 documents")
+	assert.Contains(t, msg, "model-a doc-00: temperature 0.7 in "+b+", 0 in "+a)
 
 	again := generations(5)
 	again[3].Summary = "The river fell."

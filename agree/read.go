@@ -232,7 +232,7 @@ func checkGenerations(paths []string, views []map[key]*entry) error {
 			}
 			n++
 			if len(named) < maxNamed {
-				named = append(named, fmt.Sprintf("%s %s: %s", k.model, k.doc, genDiff(b.gen, a.gen)))
+				named = append(named, fmt.Sprintf("%s %s: %s", k.model, k.doc, genDiff(b.gen, a.gen, paths[i], paths[0])))
 			}
 		}
 		if n > 0 {
@@ -247,20 +247,21 @@ func checkGenerations(paths []string, views []map[key]*entry) error {
 	return nil
 }
 
-// genDiff names what differs between two generations of one document, b
-// being the first input's.
-func genDiff(a, b *results.Record) string {
+// genDiff names what differs between two generations of one document, a
+// read from input an and b from bn.
+func genDiff(a, b *results.Record, an, bn string) string {
 	var d []string
 	if a.DocHash != b.DocHash {
 		d = append(d, "the document text differs")
 	}
 	for _, s := range results.SettingsDiff(a, b) {
-		d = append(d, strings.ReplaceAll(strings.ReplaceAll(s, " here,", " in one,"), " in the file", " in the other"))
+		// SettingsDiff words it "X here, Y in the file".
+		d = append(d, strings.ReplaceAll(strings.ReplaceAll(s, " here,", " in "+an+","), " in the file", " in "+bn))
 	}
 	if len(d) == 0 {
 		switch {
 		case (a.Error == nil) != (b.Error == nil):
-			d = append(d, "a generation error in one, a summary in the other")
+			d = append(d, "a generation error in one input, a summary in the other")
 		case a.Summary != b.Summary:
 			d = append(d, "the summary differs (generated again)")
 		default:

@@ -52,7 +52,7 @@ func TestAgreeCommand(t *testing.T) {
 	code, _, errOut = runHallu(t, "agree", a, c)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "judge different generations of 30 documents")
-	assert.Contains(t, errOut, "temperature 0.5 in one, 0 in the other")
+	assert.Contains(t, errOut, "temperature 0.5 in "+c+", 0 in "+a)
 
 	code, _, errOut = runHallu(t, "agree", a)
 	assert.Equal(t, 2, code)
