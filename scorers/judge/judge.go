@@ -10,6 +10,10 @@
 //     against the source; the score is the share supported, and the
 //     unsupported claims are the explanation.
 //
+// A preset (preset=NAME) instead sends a published checker's own prompt
+// and reads its own answer words (presets.go); repeat=k judges each pair k
+// times and scores the majority verdict (repeat.go).
+//
 // Replies are requested as JSON (a JSON-schema response format where the
 // server takes one; servers that reject it get the same request without)
 // and read tolerantly: code fences, prose around the object, Python-style
@@ -64,7 +68,7 @@ const (
 func init() {
 	scorers.Register(scorers.Info{
 		Name:        Name,
-		Description: "LLM-as-judge over an OpenAI-compatible endpoint (options endpoint=, model=, mode=verdict|claims; see docs/scorers.md)",
+		Description: "LLM-as-judge over an OpenAI-compatible endpoint (options endpoint=, model=, mode=verdict|claims, preset=bespoke-minicheck|granite-guardian|granite-guardian-hf|lynx, repeat=k; see docs/scorers.md)",
 		Open:        func(_ context.Context, opts scorers.Options) (scorers.Scorer, error) { return Open(opts) },
 	})
 }

@@ -49,6 +49,7 @@ func (ps *preset) templateText() string {
 const (
 	PresetMiniCheck = "bespoke-minicheck"
 	PresetGranite   = "granite-guardian"
+	PresetGraniteHF = "granite-guardian-hf"
 	PresetLynx      = "lynx"
 )
 
@@ -64,16 +65,21 @@ const (
 	miniCheckSystem = `Determine whether the provided claim is consistent with the corresponding document. Consistency in this context implies that all information presented in the claim is substantiated by the document. If not, it should be considered inconsistent. Please assess the claim's consistency with the document by responding with either "Yes" or "No".`
 	miniCheckUser   = "Document: {document}\nClaim: {claim}"
 
-	// Granite Guardian 3.x groundedness. Ollama's granite3-guardian
-	// template (github.com/ibm-granite/gguf,
+	// Granite Guardian 3.x groundedness. The two servers' templates want
+	// different requests for the same prompt, which ends "Your answer must
+	// be either 'Yes' or 'No'."; Yes means the risk is present: the
+	// response is not grounded.
+	//
+	// Ollama's granite3-guardian template (github.com/ibm-granite/gguf,
 	// resources/ollama/granite3-guardian/template.txt) reads the risk name
 	// from the system message and the context and response from the last
-	// two messages; the Hugging Face chat template
-	// (huggingface.co/ibm-granite/granite-guardian-3.1-8b) reads the
-	// "context" and "assistant" roles and the risk from
-	// guardian_config. Both render the same prompt, which ends "Your
-	// answer must be either 'Yes' or 'No'." Yes means the risk is
-	// present: the response is not grounded.
+	// two messages.
+	//
+	// The Hugging Face chat template (tokenizer_config.json of
+	// huggingface.co/ibm-granite/granite-guardian-3.1-8b, as its model
+	// card calls it) takes exactly [context, assistant] and the risk as
+	// guardian_config; a third message would be read as a tool list and
+	// the response quoted as JSON, so no system message is sent there.
 	graniteRisk = "groundedness"
 
 	// Patronus Lynx (Lynx-8B/70B), the fine-tuning prompt from the model
@@ -137,11 +143,24 @@ var presets = map[string]*preset{
 				{Role: openai.ChatMessageRoleAssistant, Content: summary},
 			}
 		},
-		templateKwargs: map[string]any{"guardian_config": map[string]any{"risk_name": graniteRisk}},
-		parse:          graniteVerdict,
+		parse: graniteVerdict,
 		// Yes: the risk is present, the summary is not grounded.
 		word:     yesNo(false),
-		template: []string{"system:" + graniteRisk, "context:{context}", "assistant:{response}", "chat_template_kwargs:guardian_config.risk_name=" + graniteRisk},
+		template: []string{"system:" + graniteRisk, "context:{context}", "assistant:{response}"},
+	},
+	PresetGraniteHF: {
+		name: PresetGraniteHF, model: "ibm-granite/granite-guardian-3.1-8b", endpoint: vllmEndpoint,
+		source: "huggingface.co/ibm-granite/granite-guardian-3.1-8b (model card and chat template)",
+		messages: func(source, summary, _ string) []openai.ChatCompletionMessage {
+			return []openai.ChatCompletionMessage{
+				{Role: "context", Content: source},
+				{Role: openai.ChatMessageRoleAssistant, Content: summary},
+			}
+		},
+		templateKwargs: map[string]any{"guardian_config": map[string]any{"risk_name": graniteRisk}},
+		parse:          graniteVerdict,
+		word:           yesNo(false),
+		template:       []string{"context:{context}", "assistant:{response}", "chat_template_kwargs:guardian_config.risk_name=" + graniteRisk},
 	},
 	PresetLynx: {
 		name: PresetLynx, model: "PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct", endpoint: vllmEndpoint,

@@ -69,11 +69,15 @@ func TestPresetRequestBytes(t *testing.T) {
 			`{"role":"system","content":"Determine whether the provided claim is consistent with the corresponding document. Consistency in this context implies that all information presented in the claim is substantiated by the document. If not, it should be considered inconsistent. Please assess the claim's consistency with the document by responding with either \"Yes\" or \"No\"."},` +
 			`{"role":"user","content":"Document: The river is 12 km long and flows north.\nClaim: The river is \"12 km\" long."}],` +
 			`"model":"bespoke-minicheck","stream":false,"temperature":0,"top_logprobs":5}`,
-		PresetGranite: `{"chat_template_kwargs":{"guardian_config":{"risk_name":"groundedness"}},"logprobs":true,"messages":[` +
+		PresetGranite: `{"logprobs":true,"messages":[` +
 			`{"role":"system","content":"groundedness"},` +
 			`{"role":"context","content":"The river is 12 km long and flows north."},` +
 			`{"role":"assistant","content":"The river is \"12 km\" long."}],` +
 			`"model":"granite3-guardian","stream":false,"temperature":0,"top_logprobs":5}`,
+		PresetGraniteHF: `{"chat_template_kwargs":{"guardian_config":{"risk_name":"groundedness"}},"logprobs":true,"messages":[` +
+			`{"role":"context","content":"The river is 12 km long and flows north."},` +
+			`{"role":"assistant","content":"The river is \"12 km\" long."}],` +
+			`"model":"ibm-granite/granite-guardian-3.1-8b","stream":false,"temperature":0,"top_logprobs":5}`,
 		PresetLynx: `{"logprobs":true,"messages":[{"role":"user","content":"` +
 			`\nGiven the following QUESTION, DOCUMENT and ANSWER you must analyze the provided answer and determine whether it is faithful to the contents of the DOCUMENT. The ANSWER must not offer new information beyond the context provided in the DOCUMENT. The ANSWER also must not contradict information provided in the DOCUMENT. Output your final verdict by strictly following this format: \"PASS\" if the answer is faithful to the DOCUMENT and \"FAIL\" if the answer is not faithful to the DOCUMENT. Show your reasoning.` +
 			`\n\n--\nQUESTION (THIS DOES NOT COUNT AS BACKGROUND INFORMATION):\nYour task is to provide a concise and factual summary for the given passage.` +
@@ -82,7 +86,7 @@ func TestPresetRequestBytes(t *testing.T) {
 			`\n\n--\n\nYour output should be in JSON FORMAT with the keys \"REASONING\" and \"SCORE\":\n{\"REASONING\": \u003cyour reasoning as bullet points\u003e, \"SCORE\": \u003cyour final score\u003e}\n"}],` +
 			`"model":"PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct","stream":false,"temperature":0,"top_logprobs":5}`,
 	}
-	replies := map[string]string{PresetMiniCheck: "Yes", PresetGranite: "No", PresetLynx: `{"REASONING": ["fine"], "SCORE": "PASS"}`}
+	replies := map[string]string{PresetMiniCheck: "Yes", PresetGranite: "No", PresetGraniteHF: "No", PresetLynx: `{"REASONING": ["fine"], "SCORE": "PASS"}`}
 	for _, name := range PresetNames() {
 		t.Run(name, func(t *testing.T) {
 			f := newRawFake(t, func(w http.ResponseWriter, _ int) { writeReply(w, replies[name], "stop", nil) })
@@ -143,7 +147,7 @@ func TestPresetReplies(t *testing.T) {
 		// Granite: Yes is the risk, so the score is P(No).
 		{PresetGranite, "Yes", lps("Yes", "Yes", map[string]float64{"Yes": 0.8, "No": 0.2}), 0.2, "P(supported)=0.200"},
 		{PresetGranite, "No", nil, 1, "supported (No), score from the verdict"},
-		{PresetGranite, "<score> yes </score>", nil, 0, "unsupported (yes)"},
+		{PresetGraniteHF, "<score> yes </score>", nil, 0, "unsupported (yes)"},
 		{PresetLynx, `{"REASONING": ["The answer states 12 km.", "Nothing is added."], "SCORE": "PASS"}`,
 			lps(`{"REASONING": ["The answer states 12 km.", "Nothing is added."], "SCORE": "PASS"}`, "PASS", map[string]float64{"PASS": 0.9, "FAIL": 0.1}),
 			0.9, "P(supported)=0.900 from log-probabilities: The answer states 12 km. Nothing is added."},
@@ -188,7 +192,7 @@ func TestPresetUnreadableReplyIsAskedAgainUnchanged(t *testing.T) {
 
 func TestPresetOptionErrors(t *testing.T) {
 	for opts, want := range map[string]string{
-		"preset=minicheck":                    `unknown preset "minicheck" (known: bespoke-minicheck, granite-guardian, lynx)`,
+		"preset=minicheck":                    `unknown preset "minicheck" (known: bespoke-minicheck, granite-guardian, granite-guardian-hf, lynx)`,
 		"preset=lynx mode=claims":             "mode=claims does not apply",
 		"preset=lynx structured=true":         "structured=true does not apply",
 		"preset=granite-guardian question=Q?": "question= applies only to preset=lynx",
