@@ -281,8 +281,8 @@ func normWord(tok string) string {
 
 // firstWordVerdict reads a reply whose first word is the answer.
 func firstWordVerdict(word func(string) (bool, bool)) func(string) (verdict, error) {
-	return func(text string) (verdict, error) {
-		text = stripThink(text)
+	return func(reply string) (verdict, error) {
+		text, base := afterThink(reply)
 		i := strings.IndexFunc(text, unicode.IsLetter)
 		if i < 0 {
 			return verdict{}, errors.New("reply has no answer word")
@@ -296,8 +296,18 @@ func firstWordVerdict(word func(string) (bool, bool)) func(string) (verdict, err
 		if !ok {
 			return verdict{}, fmt.Errorf("reply starts with %q, not Yes or No", w)
 		}
-		return verdict{supported: sup, offset: i, word: w}, nil
+		return verdict{supported: sup, offset: base + i, word: w}, nil
 	}
+}
+
+// afterThink is the reply without a reasoning model's <think> block, and
+// where it starts in the reply, so that offsets still find their tokens.
+func afterThink(reply string) (string, int) {
+	text := stripThink(reply)
+	if strings.HasSuffix(reply, text) {
+		return text, len(reply) - len(text)
+	}
+	return text, 0
 }
 
 var graniteScoreRe = regexp.MustCompile(`(?i)<score>\s*([a-z]+)\s*</score>`)
@@ -319,8 +329,8 @@ var lynxScoreRe = regexp.MustCompile(`(?i)"?SCORE"?\s*:\s*"?(PASS|FAIL)\b`)
 // lynxVerdict reads {"REASONING": ..., "SCORE": "PASS"|"FAIL"}. The
 // reasoning is often bullet points that are not valid JSON, so the score
 // is found by pattern when the object does not decode.
-func lynxVerdict(text string) (verdict, error) {
-	text = stripThink(text)
+func lynxVerdict(reply string) (verdict, error) {
+	text, base := afterThink(reply)
 	var reason string
 	if start, end, ok := findBalanced(text, '{', '}'); ok {
 		if obj, err := decodeLoose(text[start:end]); err == nil {
@@ -331,16 +341,18 @@ func lynxVerdict(text string) (verdict, error) {
 			}
 		}
 	}
-	m := lynxScoreRe.FindStringSubmatchIndex(text)
-	if m == nil {
+	// The last match: the reasoning before the SCORE may quote one.
+	all := lynxScoreRe.FindAllStringSubmatchIndex(text, -1)
+	if all == nil {
 		if strings.Contains(text, "{") && !strings.Contains(text, "}") {
 			return verdict{}, errors.New("reply's JSON object is not closed (cut short?)")
 		}
 		return verdict{}, errors.New(`reply has no "SCORE": PASS or FAIL`)
 	}
+	m := all[len(all)-1]
 	w := text[m[2]:m[3]]
 	sup, _ := passFail(w)
-	return verdict{supported: sup, offset: m[2], word: w, reason: reason}, nil
+	return verdict{supported: sup, offset: base + m[2], word: w, reason: reason}, nil
 }
 
 func reasoningText(r any) string {

@@ -151,6 +151,12 @@ func TestPresetReplies(t *testing.T) {
 		{PresetLynx, `{"REASONING": ["The answer states 12 km.", "Nothing is added."], "SCORE": "PASS"}`,
 			lps(`{"REASONING": ["The answer states 12 km.", "Nothing is added."], "SCORE": "PASS"}`, "PASS", map[string]float64{"PASS": 0.9, "FAIL": 0.1}),
 			0.9, "P(supported)=0.900 from log-probabilities: The answer states 12 km. Nothing is added."},
+		// A reasoning model's think block before the answer; the
+		// log-probabilities still spell the whole reply.
+		{PresetMiniCheck, "<think>the claim says 12 km. No problem.</think>Yes",
+			lps("<think>the claim says 12 km. No problem.</think>Yes", "Yes", map[string]float64{"Yes": 0.75, "No": 0.25}), 0.75, "P(supported)=0.750"},
+		// The reasoning quotes a score; the SCORE field is the last.
+		{PresetLynx, `{"REASONING": ["A wrong answer would get score: FAIL", "this one is faithful"], "SCORE": "PASS"}`, nil, 1, "lynx: supported (PASS)"},
 		// Bullet points that are not JSON: the score is still read.
 		{PresetLynx, "{\"REASONING\": - the answer adds a date\n- so it is not faithful, \"SCORE\": \"FAIL\"}", nil, 0, "lynx: unsupported (FAIL)"},
 	}
