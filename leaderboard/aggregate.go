@@ -37,6 +37,9 @@ type Observation struct {
 	Scored      bool
 	Score       float64
 	ScorerError bool
+	// Repeated is true when the score is the majority of repeated
+	// verdicts (a judge's repeat=k); Flipped when those disagreed.
+	Repeated, Flipped bool
 
 	LatencyMS, TTFTMS float64 // 0 when not measured
 	HasUsage          bool
@@ -79,6 +82,7 @@ func FromBrief(rec *results.Brief) Observation {
 			o.ScorerError = true
 		} else if j.Score != nil {
 			o.Scored, o.Score = true, *j.Score
+			o.Repeated, o.Flipped = j.Repeats > 1, j.Flipped
 		}
 	}
 	if rec.Usage != nil {
@@ -125,6 +129,7 @@ type accum struct {
 	invalid                                     map[string]int
 	words                                       int64
 	usageDocs                                   int
+	repeated, flipped                           int
 	tokIn, tokOut                               int64
 	// float32 keeps a million latencies in 4 MB; a millisecond figure needs
 	// no more precision.
@@ -204,6 +209,12 @@ func (a *Aggregator) Observe(o Observation) error {
 		if o.Score >= results.ConsistentThreshold {
 			m.consistent++
 		}
+		if o.Repeated {
+			m.repeated++
+			if o.Flipped {
+				m.flipped++
+			}
+		}
 	}
 	return nil
 }
@@ -225,6 +236,10 @@ type ModelStats struct {
 	ScorerErrors int // records on which the scorer failed
 	Consistent   int // judged with score >= results.ConsistentThreshold
 	Hallucinated int // judged with score < results.ConsistentThreshold
+	// Repeated counts judged summaries whose verdict is the majority of
+	// repeated verdicts (a judge's repeat=k), Flipped those of them whose
+	// verdicts disagreed: Flipped/Repeated is the judge's flip rate.
+	Repeated, Flipped int
 
 	AnswerRate             float64 // Valid / Documents × 100
 	FactualConsistencyRate float64 // Consistent / Judged × 100
@@ -293,6 +308,8 @@ func (m *accum) stats(name string) ModelStats {
 		ScorerErrors:     m.scorerErrs,
 		Consistent:       m.consistent,
 		Hallucinated:     m.judged - m.consistent,
+		Repeated:         m.repeated,
+		Flipped:          m.flipped,
 		UsageDocs:        m.usageDocs,
 		TokensIn:         m.tokIn,
 		TokensOut:        m.tokOut,

@@ -112,3 +112,35 @@ func TestAggregateLatencyAndTokens(t *testing.T) {
 	assert.InDelta(t, 50.5, s.TokensOutMean, 1e-9)
 	assert.Equal(t, 100, s.UsageDocs)
 }
+
+// Repeated judgments count per model, and of them those whose verdicts
+// flipped; invalid summaries and single verdicts count in neither.
+func TestAggregateFlippedVerdicts(t *testing.T) {
+	a := NewAggregator()
+	for i, j := range []results.Judgment{
+		{Scorer: "judge", Score: ptr(1.0), Repeats: []float64{1, 0, 1}, Flipped: true},
+		{Scorer: "judge", Score: ptr(0.0), Repeats: []float64{0, 0, 0}},
+		{Scorer: "judge", Score: ptr(0.2), Repeats: []float64{0.2, 0.9}, Flipped: true},
+		{Scorer: "judge", Score: ptr(0.9)},
+	} {
+		r := rec("m", fmt.Sprint("d", i), sixWords+" It was warm.", nil)
+		r.Judgment = &j
+		require.NoError(t, a.Add(r))
+	}
+	short := rec("m", "short", "Too short to count.", nil)
+	short.Judgment = &results.Judgment{Scorer: "judge", Score: ptr(1.0), Repeats: []float64{1, 0, 1}, Flipped: true}
+	require.NoError(t, a.Add(short))
+	require.NoError(t, a.Add(rec("n", "d0", sixWords+" It was warm.", ptr(0.9))))
+	rows := a.Stats()
+	require.Len(t, rows, 2)
+	for _, s := range rows {
+		switch s.Model {
+		case "m":
+			assert.Equal(t, 3, s.Repeated)
+			assert.Equal(t, 2, s.Flipped)
+		case "n":
+			assert.Zero(t, s.Repeated)
+			assert.Zero(t, s.Flipped)
+		}
+	}
+}

@@ -31,6 +31,10 @@ var csvExtra = []string{"hr_ci_low", "hr_ci_high", "documents", "valid", "judged
 func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
 	cw := csv.NewWriter(w)
 	header := append(strings.Split(CSVHeader, ","), csvExtra...)
+	flips := anyRepeated(stats)
+	if flips {
+		header = append(header, "repeated", "verdict_flipped")
+	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -48,6 +52,9 @@ func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
 			s.Provenance.Scorer(), s.Provenance.ScorerKey(), strings.Join(s.Provenance.FallbackFor, " "),
 			strings.Join(s.Provenance.PromptHashes, " "), s.Provenance.DatasetFingerprint, datasetDocs(s),
 			itoa(s.OutputTruncated), itoa(s.InputTruncated)}
+		if flips {
+			row = append(row, itoa(s.Repeated), itoa(s.Flipped))
+		}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -165,6 +172,11 @@ type jsonStats struct {
 	// LatencyQueued counts records whose latency includes time queued
 	// for a server slot; absent when none.
 	LatencyQueued int `json:"latency_queued,omitempty"`
+	// Repeated, VerdictFlipped and its rate (a percentage of Repeated)
+	// are present only when some judgment holds repeated verdicts.
+	Repeated           *int       `json:"repeated,omitempty"`
+	VerdictFlipped     *int       `json:"verdict_flipped,omitempty"`
+	VerdictFlippedRate *JSONFloat `json:"verdict_flipped_rate,omitempty"`
 
 	Leaderboard struct {
 		HallucinationRate      JSONFloat `json:"hallucination_rate"`
@@ -176,6 +188,7 @@ type jsonStats struct {
 
 func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 	out := make([]jsonStats, len(stats))
+	flips := anyRepeated(stats)
 	for i, s := range stats {
 		j := jsonStats{
 			Model: s.Model, HallucinationRate: JSONFloat(s.HallucinationRate),
@@ -209,6 +222,10 @@ func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 		j.DatasetSHA256, j.DatasetDocuments = p.DatasetFingerprint, p.DatasetDocuments
 		j.OutputTruncated, j.InputTruncated = s.OutputTruncated, s.InputTruncated
 		j.LatencyQueued = s.LatencyQueued
+		if flips {
+			rate := JSONFloat(flipRate(s))
+			j.Repeated, j.VerdictFlipped, j.VerdictFlippedRate = &s.Repeated, &s.Flipped, &rate
+		}
 		hr, fcr, ar, words := s.Leaderboard()
 		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = JSONFloat(hr), JSONFloat(fcr)
 		j.Leaderboard.AnswerRate, j.Leaderboard.AverageSummaryLength = JSONFloat(ar), JSONFloat(words)
@@ -243,20 +260,32 @@ func writeMarkdown(w io.Writer, stats []leaderboard.ModelStats) error {
 	if mixed {
 		scorerHead, scorerRule = " Scorer |", "---|"
 	}
-	fmt.Fprintln(bw, "| Model |"+scorerHead+" Hallucination Rate | 95% CI | Factual Consistency Rate | 95% CI | Answer Rate | 95% CI | Average Summary Length (Words) | Documents | Judged |")
-	fmt.Fprintln(bw, "|---|"+scorerRule+"---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	flips := anyRepeated(stats)
+	flipHead, flipRule := "", ""
+	if flips {
+		flipHead, flipRule = " Verdict Flipped |", "---:|"
+	}
+	fmt.Fprintln(bw, "| Model |"+scorerHead+" Hallucination Rate | 95% CI | Factual Consistency Rate | 95% CI | Answer Rate | 95% CI | Average Summary Length (Words) | Documents | Judged |"+flipHead)
+	fmt.Fprintln(bw, "|---|"+scorerRule+"---:|---:|---:|---:|---:|---:|---:|---:|---:|"+flipRule)
 	for _, s := range stats {
 		hr, fcr, ar, words := s.Leaderboard()
 		scorer := ""
 		if mixed {
 			scorer = " " + markdownEscape(s.Provenance.Scorer()) + " |"
 		}
-		fmt.Fprintf(bw, "| %s |%s %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", markdownEscape(s.Model), scorer,
+		flip := ""
+		if flips {
+			flip = " " + flipCell(s) + " |"
+		}
+		fmt.Fprintf(bw, "| %s |%s %s | %s | %s | %s | %s | %s | %s | %d | %d |%s\n", markdownEscape(s.Model), scorer,
 			pct(hr), bracket1(s.HRLow, s.HRHigh), pct(fcr), bracket1(s.FCRLow, s.FCRHigh),
-			pct(ar), bracket1(s.ARLow, s.ARHigh), leaderboard.Fixed1(words), s.Documents, s.Judged)
+			pct(ar), bracket1(s.ARLow, s.ARHigh), leaderboard.Fixed1(words), s.Documents, s.Judged, flip)
 	}
 	if note := footnote(stats); note != "" {
 		fmt.Fprintf(bw, "\n_%s_\n", note)
+	}
+	if flips {
+		fmt.Fprintf(bw, "\n_Verdict Flipped: %s_\n", flipNote)
 	}
 	for _, n := range notices(stats) {
 		fmt.Fprintf(bw, "\n**%s**\n", markdownEscape(n))
@@ -401,6 +430,10 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 			column{"TOK IN/DOC", func(s leaderboard.ModelStats) string { return fixed(s.TokensInMean, 0) }},
 			column{"TOK OUT/DOC", func(s leaderboard.ModelStats) string { return fixed(s.TokensOutMean, 0) }})
 	}
+	flips := anyRepeated(stats)
+	if flips {
+		cols = append(cols, column{"FLIPPED", flipCell})
+	}
 	cells := make([][]string, 0, len(stats)+1)
 	head := make([]string, len(cols))
 	for i, c := range cols {
@@ -430,6 +463,9 @@ func writeTable(w io.Writer, stats []leaderboard.ModelStats) error {
 	}
 	if note := footnote(stats); note != "" {
 		fmt.Fprintln(bw, "\n"+note)
+	}
+	if flips {
+		fmt.Fprintln(bw, "\nFLIPPED: "+flipNote)
 	}
 	for _, n := range notices(stats) {
 		if !strings.HasPrefix(n, "Truncated: ") { // the columns say it
@@ -524,4 +560,36 @@ func writeAligned(w io.Writer, cells [][]string) {
 		b.WriteByte('\n')
 		io.WriteString(w, b.String())
 	}
+}
+
+// flipNote explains the verdict-flipped figure.
+const flipNote = "of the documents judged several times (judge repeat=k), the share whose verdicts were not unanimous; the score counted is the majority's."
+
+// anyRepeated is whether some row has repeated verdicts: only then do the
+// formats show the verdict-flipped figure, so reports of single verdicts
+// stay as they were.
+func anyRepeated(stats []leaderboard.ModelStats) bool {
+	for _, s := range stats {
+		if s.Repeated > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// flipRate is the percentage of repeated judgments whose verdicts flipped;
+// NaN when none was repeated.
+func flipRate(s leaderboard.ModelStats) float64 {
+	if s.Repeated == 0 {
+		return math.NaN()
+	}
+	return float64(s.Flipped) / float64(s.Repeated) * 100
+}
+
+// flipCell is "33.3 % (1/3)"; "" when the model has no repeated judgment.
+func flipCell(s leaderboard.ModelStats) string {
+	if s.Repeated == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s %% (%d/%d)", leaderboard.Fixed1(leaderboard.Round1(flipRate(s))), s.Flipped, s.Repeated)
 }

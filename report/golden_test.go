@@ -99,3 +99,28 @@ func checkGolden(t *testing.T, path, got string) {
 	require.NoError(t, err, "run go test ./report -update to create it")
 	assert.Equal(t, string(want), got)
 }
+
+// TestGoldenRepeats: the sample with "steady" judged three times per
+// document, two of its five verdicts flipping; the other models were judged
+// once, so their verdict-flipped cells are empty.
+func TestGoldenRepeats(t *testing.T) {
+	a := leaderboard.NewAggregator()
+	for _, r := range goldenRecords(false) {
+		if r.Model == "steady" && r.Judgment != nil && r.Judgment.Score != nil {
+			s := *r.Judgment.Score
+			r.Judgment.Repeats = []float64{s, s, s}
+			if r.DocID == "doc-0" || r.DocID == "doc-4" {
+				r.Judgment.Repeats[1], r.Judgment.Flipped = 1-s, true
+			}
+		}
+		require.NoError(t, a.Add(r))
+	}
+	rows := a.Stats()
+	for format, ext := range goldenExt {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, Write(&buf, format, rows, Options{}))
+			checkGolden(t, filepath.Join("testdata", "repeats."+ext), buf.String())
+		})
+	}
+}

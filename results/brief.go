@@ -45,6 +45,10 @@ type BriefJudgment struct {
 	FallbackFor string
 	Score       *float64
 	Error       *Error
+	// Repeats is how many scores a repeated judgment holds (len of
+	// Judgment.Repeats); Flipped is Judgment.Flipped.
+	Repeats int
+	Flipped bool
 }
 
 // BriefOf returns rec's brief; its strings are rec's.
@@ -56,7 +60,8 @@ func BriefOf(rec *Record) Brief {
 		Error: rec.Error, OutputTruncated: rec.OutputTruncated, InputTruncated: rec.InputTruncated}
 	if j := rec.Judgment; j != nil {
 		b.Judgment = &BriefJudgment{Scorer: j.Scorer, Version: j.Version, Options: j.Options,
-			Weights: j.Weights, ScorerKey: j.ScorerKey, FallbackFor: j.FallbackFor, Score: j.Score, Error: j.Error}
+			Weights: j.Weights, ScorerKey: j.ScorerKey, FallbackFor: j.FallbackFor, Score: j.Score, Error: j.Error,
+			Repeats: len(j.Repeats), Flipped: j.Flipped}
 	}
 	return b
 }
@@ -94,7 +99,7 @@ var (
 	paramsFields   = []string{"temperature", "seed", "max_tokens", "max_tokens_field", "stream", "extra"}
 	usageFields    = []string{"prompt_tokens", "completion_tokens"}
 	judgmentFields = []string{"scorer", "scorer_version", "scorer_options", "scorer_weights", "scorer_key",
-		"fallback_for", "score", "error"}
+		"fallback_for", "score", "error", "repeats", "flipped"}
 	errorFields = []string{"class", "message"}
 )
 
@@ -209,6 +214,20 @@ func judgmentField(s *scan.Scanner, j *BriefJudgment, key []byte) error {
 		return nil
 	case "error":
 		return errorValue(s, &j.Error, 3)
+	case "repeats":
+		// Rare: encoding/json reads the list, as Decode would.
+		raw, err := s.Raw(3)
+		if err != nil {
+			return err
+		}
+		var scores []float64
+		if err := json.Unmarshal(raw, &scores); err != nil {
+			return fmt.Errorf("judgment repeats: %w", err)
+		}
+		j.Repeats = len(scores)
+		return nil
+	case "flipped":
+		return s.Bool(&j.Flipped)
 	}
 	return s.Skip(3)
 }

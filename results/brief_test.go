@@ -20,6 +20,8 @@ func TestDecodeBriefRejectsWhatDecodeRejects(t *testing.T) {
 		`{"schema":1,"doc_id":"d","model":"m","served_model":7}`,
 		`{"schema":1,"doc_id":"d","model":"m","model_canonical":7}`,
 		`{"schema":1,"doc_id":"d","model":"m","latency_queued":"yes"}`,
+		`{"schema":1,"doc_id":"d","model":"m","judgment":{"repeats":["x"]}}`,
+		`{"schema":1,"doc_id":"d","model":"m","judgment":{"flipped":1}}`,
 		`{"schema":1,"doc_id":"d"}`,
 	} {
 		_, derr := Decode([]byte(line))
@@ -37,7 +39,8 @@ func TestDecodeBriefReadsProvenance(t *testing.T) {
 		Params:      &Params{Temperature: 0.5, Seed: &seed, MaxTokens: 64, MaxTokensField: "max_completion_tokens", Extra: map[string]any{"top_p": 0.9}},
 		ServedModel: "m-q4", SystemFingerprint: "fp", Summary: "a b c", Source: "long text", OutputTruncated: true, InputTruncated: true,
 		Judgment: &Judgment{Scorer: "hhem", Version: "2", Options: map[string]string{"mode": "x"}, Weights: "w",
-			ScorerKey: "k", FallbackFor: "judge", Score: &score, Explanation: "why"}}
+			ScorerKey: "k", FallbackFor: "judge", Score: &score, Explanation: "why",
+			Repeats: []float64{0.25, 0.75, 0.1}, Flipped: true}}
 	var buf bytes.Buffer
 	require.NoError(t, NewWriter(&buf).Write(rec))
 	line := bytes.TrimSpace(buf.Bytes())
@@ -49,5 +52,7 @@ func TestDecodeBriefReadsProvenance(t *testing.T) {
 	assert.Equal(t, "fp", b.SystemFingerprint)
 	assert.True(t, b.OutputTruncated && b.InputTruncated)
 	assert.Equal(t, "judge", b.Judgment.FallbackFor)
+	assert.Equal(t, 3, b.Judgment.Repeats)
+	assert.True(t, b.Judgment.Flipped)
 	assert.Equal(t, 0.9, b.Params.Extra["top_p"])
 }

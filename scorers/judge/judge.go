@@ -10,6 +10,10 @@
 //     against the source; the score is the share supported, and the
 //     unsupported claims are the explanation.
 //
+// A preset (preset=NAME) instead sends a published checker's own prompt
+// and reads its own answer words (presets.go); repeat=k judges each pair k
+// times and scores the majority verdict (repeat.go).
+//
 // Replies are requested as JSON (a JSON-schema response format where the
 // server takes one; servers that reject it get the same request without)
 // and read tolerantly: code fences, prose around the object, Python-style
@@ -20,12 +24,14 @@
 package judge
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -62,7 +68,7 @@ const (
 func init() {
 	scorers.Register(scorers.Info{
 		Name:        Name,
-		Description: "LLM-as-judge over an OpenAI-compatible endpoint (options endpoint=, model=, mode=verdict|claims; see docs/scorers.md)",
+		Description: "LLM-as-judge over an OpenAI-compatible endpoint (options endpoint=, model=, mode=verdict|claims, preset=bespoke-minicheck|granite-guardian|granite-guardian-hf|lynx, repeat=k; see docs/scorers.md)",
 		Open:        func(_ context.Context, opts scorers.Options) (scorers.Scorer, error) { return Open(opts) },
 	})
 }
@@ -73,6 +79,17 @@ type Config struct {
 	Model    string
 	APIKey   string // bearer token; never recorded
 	Mode     string // ModeVerdict or ModeClaims
+
+	// Preset, when set, replaces the prompts and reply parsing with a
+	// published checker's (see presets.go); Question is the QUESTION a
+	// preset that takes one (lynx) is given.
+	Preset   string
+	Question string
+
+	// Repeat is how many times each pair is judged (see repeat.go);
+	// Temperature is sent on every request.
+	Repeat      int
+	Temperature float64
 
 	Structured bool // ask for a JSON-schema response format
 	Logprobs   bool // ask for token log-probabilities (verdict mode)
@@ -100,10 +117,13 @@ type Judge struct {
 	// the rest of the run.
 	noStructured atomic.Bool
 	noLogprobs   atomic.Bool
+
+	preset *preset // nil: hallu's own prompts
 }
 
 var knownOptions = []string{"endpoint", "model", "api-key-env", "mode", "structured", "logprobs", "max-tokens",
-	"timeout", "retries", "parse-retries", "concurrency", "rpm", "backoff-base", "backoff-max"}
+	"timeout", "retries", "parse-retries", "concurrency", "rpm", "backoff-base", "backoff-max",
+	"preset", "question", "repeat", "temperature"}
 
 // Open builds a Judge from --scorer-opt options (see docs/scorers.md).
 func Open(opts scorers.Options) (*Judge, error) {
@@ -111,11 +131,22 @@ func Open(opts scorers.Options) (*Judge, error) {
 		return nil, err
 	}
 	p := scorers.OptionParser{Opts: opts}
+	ps, err := lookupPreset(opts.Get("preset", ""))
+	if err != nil {
+		return nil, err
+	}
+	endpoint, model := "", ""
+	if ps != nil {
+		endpoint, model = ps.endpoint, ps.model
+	}
 	cfg := Config{
-		Endpoint:     opts.Get("endpoint", ""),
-		Model:        opts.Get("model", ""),
+		Endpoint:     opts.Get("endpoint", endpoint),
+		Model:        opts.Get("model", model),
 		Mode:         opts.Get("mode", ModeVerdict),
-		Structured:   p.Bool("structured", true),
+		Preset:       opts.Get("preset", ""),
+		Question:     opts.Get("question", ""),
+		Repeat:       p.Int("repeat", 1),
+		Structured:   p.Bool("structured", ps == nil),
 		Logprobs:     p.Bool("logprobs", true),
 		MaxTokens:    p.Int("max-tokens", 0),
 		Timeout:      p.Duration("timeout", DefaultTimeout),
@@ -128,6 +159,11 @@ func Open(opts scorers.Options) (*Judge, error) {
 	}
 	if p.Err != nil {
 		return nil, p.Err
+	}
+	if t := opts.Get("temperature", ""); t != "" {
+		if cfg.Temperature, err = strconv.ParseFloat(t, 64); err != nil {
+			return nil, fmt.Errorf("option temperature=%q: want a number such as 0 or 0.7", t)
+		}
 	}
 	keyEnv, explicit := opts["api-key-env"]
 	if !explicit || keyEnv == "" {
@@ -149,8 +185,27 @@ func New(cfg Config) (*Judge, error) {
 		return nil, errors.New("no model: give --scorer-opt model=NAME")
 	case cfg.Mode != ModeVerdict && cfg.Mode != ModeClaims:
 		return nil, fmt.Errorf("mode %q: want %s or %s", cfg.Mode, ModeVerdict, ModeClaims)
+	case cfg.Repeat < 1:
+		return nil, fmt.Errorf("repeat %d: want 1 or more", cfg.Repeat)
+	case cfg.Temperature < 0 || cfg.Temperature > 2 || math.IsNaN(cfg.Temperature):
+		return nil, fmt.Errorf("temperature %v: want a number from 0 to 2", cfg.Temperature)
 	case cfg.Timeout <= 0 || cfg.Retries < 0 || cfg.ParseRetries < 0 || cfg.Concurrency < 1 || cfg.RPM < 0 || cfg.MaxTokens < 0:
 		return nil, errors.New("timeout and concurrency must be positive; retries, parse-retries, rpm and max-tokens not negative")
+	}
+	ps, err := lookupPreset(cfg.Preset)
+	if err != nil {
+		return nil, err
+	}
+	if ps != nil {
+		if cfg.Mode != ModeVerdict {
+			return nil, fmt.Errorf("preset %s asks one published question per pair: mode=%s does not apply", ps.name, cfg.Mode)
+		}
+		if cfg.Structured {
+			return nil, fmt.Errorf("preset %s sends its published prompt only: structured=true does not apply", ps.name)
+		}
+	}
+	if cfg.Question != "" && (ps == nil || !ps.takesQuestion) {
+		return nil, errors.New("question= applies only to preset=lynx")
 	}
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -158,7 +213,7 @@ func New(cfg Config) (*Judge, error) {
 	}
 	oc := openai.DefaultConfig(cfg.APIKey)
 	oc.BaseURL = cfg.Endpoint
-	hc, pool := newHTTPClient(cfg.Concurrency)
+	hc, pool := newHTTPClient(cfg.Concurrency, cfg.Temperature)
 	oc.HTTPClient = hc
 	return &Judge{
 		cfg:    cfg,
@@ -168,10 +223,11 @@ func New(cfg Config) (*Judge, error) {
 			MaxRetries: cfg.Retries, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 			Gate: httpretry.NewGate(cfg.RPM),
 		},
-		// The judge model, mode and prompts decide the scores; a change
-		// of any must show in the recorded version.
-		version:  fmt.Sprintf("%s:%s:p%s", cfg.Mode, cfg.Model, promptHash()),
+		// The judge model, mode (or preset) and prompts decide the
+		// scores; a change of any must show in the recorded version.
+		version:  fmt.Sprintf("%s:%s:p%s", cmp.Or(cfg.Preset, cfg.Mode), cfg.Model, promptHashFor(ps)),
 		endpoint: httpretry.RedactURL(cfg.Endpoint),
+		preset:   ps,
 	}, nil
 }
 
@@ -186,37 +242,53 @@ func (j *Judge) Close() error {
 
 // promptHash names the prompts' text: a change of any prompt is a change of
 // judge.
-func promptHash() string {
-	sum := sha256.Sum256([]byte(promptText))
+func promptHash() string { return promptHashFor(nil) }
+
+// promptHashFor names a preset's published template, or hallu's own
+// prompts when ps is nil.
+func promptHashFor(ps *preset) string {
+	text := promptText
+	if ps != nil {
+		text = ps.templateText()
+	}
+	sum := sha256.Sum256([]byte(text))
 	return hex.EncodeToString(sum[:])[:8]
 }
 
-// Identity holds what can move a score: the judge model, the mode, the
-// endpoint serving it (a model name means little without the server), the
-// prompts, the sampling (temperature is always 0, forced on every request)
-// and the reply shape asked for (a JSON schema, log-probabilities, a token
-// cap that can cut a reply). Concurrency, rate, timeouts, retries and the
-// key's variable change only speed or which pairs fail.
+// Identity holds what can move a score: the judge model, the mode or
+// preset, the endpoint serving it (a model name means little without the
+// server), the prompts, the sampling (the temperature, forced on every
+// request), the number of repeats and the reply shape asked for (a JSON
+// schema, log-probabilities, a token cap that can cut a reply).
+// Concurrency, rate, timeouts, retries and the key's variable change only
+// speed or which pairs fail. Preset, question and repeat appear only when
+// set, so judgments made before they existed keep their identity.
 func (j *Judge) Identity() scorers.Identity {
 	maxTokens := "none"
 	if j.cfg.MaxTokens > 0 {
 		maxTokens = strconv.Itoa(j.cfg.MaxTokens)
 	}
-	return scorers.Identity{
-		Name:    Name,
-		Version: j.version,
-		Options: map[string]string{
-			"model":       j.cfg.Model,
-			"mode":        j.cfg.Mode,
-			"endpoint":    canonicalEndpoint(j.cfg.Endpoint),
-			"prompt":      promptHash(),
-			"temperature": "0",
-			// Claims mode never asks for log-probabilities.
-			"logprobs":   strconv.FormatBool(j.cfg.Logprobs && j.cfg.Mode == ModeVerdict),
-			"structured": strconv.FormatBool(j.cfg.Structured),
-			"max-tokens": maxTokens,
-		},
+	opts := map[string]string{
+		"model":       j.cfg.Model,
+		"mode":        j.cfg.Mode,
+		"endpoint":    canonicalEndpoint(j.cfg.Endpoint),
+		"prompt":      promptHashFor(j.preset),
+		"temperature": strconv.FormatFloat(j.cfg.Temperature, 'g', -1, 64),
+		// Claims mode never asks for log-probabilities.
+		"logprobs":   strconv.FormatBool(j.cfg.Logprobs && j.cfg.Mode == ModeVerdict),
+		"structured": strconv.FormatBool(j.cfg.Structured),
+		"max-tokens": maxTokens,
 	}
+	if j.preset != nil {
+		opts["preset"] = j.preset.name
+		if j.preset.takesQuestion {
+			opts["question"] = j.question()
+		}
+	}
+	if j.cfg.Repeat > 1 {
+		opts["repeat"] = strconv.Itoa(j.cfg.Repeat)
+	}
+	return scorers.Identity{Name: Name, Version: j.version, Options: opts}
 }
 
 // canonicalEndpoint is the endpoint without credentials, query or fragment,
@@ -238,13 +310,24 @@ func (j *Judge) Score(ctx context.Context, pairs []scorers.Pair) ([]scorers.Resu
 }
 
 func (j *Judge) judge(ctx context.Context, p scorers.Pair) scorers.Result {
+	if j.cfg.Repeat > 1 {
+		return j.repeated(ctx, p)
+	}
+	return j.once(ctx, p)
+}
+
+// once judges a pair one time.
+func (j *Judge) once(ctx context.Context, p scorers.Pair) scorers.Result {
 	var (
 		r     scorers.Result
 		usage *scorers.Usage
 	)
-	if j.cfg.Mode == ModeClaims {
+	switch {
+	case j.preset != nil:
+		r = j.presetVerdict(ctx, p, &usage)
+	case j.cfg.Mode == ModeClaims:
 		r = j.claims(ctx, p, &usage)
-	} else {
+	default:
 		r = j.verdict(ctx, p, &usage)
 	}
 	r.Usage = usage
@@ -288,11 +371,14 @@ func (j *Judge) chat(ctx context.Context, msgs []openai.ChatCompletionMessage, f
 // run and resends at once: that is a capability answer, not a failure.
 func (j *Judge) attempt(ctx context.Context, msgs []openai.ChatCompletionMessage, f format, logprobs bool, usage **scorers.Usage) (*reply, *httpretry.Failure) {
 	for {
-		req := openai.ChatCompletionRequest{Model: j.cfg.Model, Messages: msgs, Temperature: 0}
+		req := openai.ChatCompletionRequest{Model: j.cfg.Model, Messages: msgs, Temperature: float32(j.cfg.Temperature)}
+		if j.preset != nil {
+			req.ChatTemplateKwargs = j.preset.templateKwargs
+		}
 		if j.cfg.MaxTokens > 0 {
 			req.MaxTokens = j.cfg.MaxTokens
 		}
-		structured := j.cfg.Structured && !j.noStructured.Load()
+		structured := j.cfg.Structured && f.schema != nil && !j.noStructured.Load()
 		if structured {
 			req.ResponseFormat = &openai.ChatCompletionResponseFormat{
 				Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
@@ -350,6 +436,11 @@ func (j *Judge) ask(ctx context.Context, msgs []openai.ChatCompletionMessage, f 
 			last = fmt.Errorf("%w (the reply was cut short by the token limit; raise max-tokens)", last)
 		}
 		last = fmt.Errorf("%w; reply: %q", last, excerpt(r.text))
+		if f.example == "" {
+			// A published prompt has no correction to add: ask again
+			// as it was asked.
+			continue
+		}
 		conv = append(append(append([]openai.ChatCompletionMessage(nil), msgs...),
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: r.text}),
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: fmt.Sprintf(correction, f.example)})

@@ -48,6 +48,12 @@ func (j *Judge) verdict(ctx context.Context, p scorers.Pair, usage **scorers.Usa
 // to the reply text); ok is false when there are no log-probabilities or
 // no yes/no alternatives at that token.
 func supportProbability(lp *openai.LogProbs, text string, offset int) (float64, bool) {
+	return wordProbability(lp, text, offset, verdictWord)
+}
+
+// wordProbability is supportProbability with the answer words read by
+// word: every spelling word accepts (" Yes", "yes", "YES") adds to its side.
+func wordProbability(lp *openai.LogProbs, text string, offset int, word func(string) (supported, ok bool)) (float64, bool) {
 	if lp == nil || len(lp.Content) == 0 || offset < 0 {
 		return 0, false
 	}
@@ -68,7 +74,7 @@ func supportProbability(lp *openai.LogProbs, text string, offset int) (float64, 
 	if at == nil {
 		return 0, false
 	}
-	if _, ok := verdictWord(at.Token); !ok {
+	if _, ok := word(at.Token); !ok {
 		return 0, false
 	}
 	var yes, no float64
@@ -78,7 +84,7 @@ func supportProbability(lp *openai.LogProbs, text string, offset int) (float64, 
 			return
 		}
 		seen[tok] = true
-		if sup, ok := verdictWord(tok); ok {
+		if sup, ok := word(tok); ok {
 			if sup {
 				yes += math.Exp(logp)
 			} else {

@@ -22,6 +22,8 @@ type verdict struct {
 	// offset is where the verdict word starts in the reply text, to find
 	// its token among the log-probabilities; -1 when unknown.
 	offset int
+	// word is the answer word as the reply spells it (presets).
+	word string
 }
 
 var (

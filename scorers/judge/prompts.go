@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -62,14 +63,14 @@ func messages(task, source, summary string, extra ...string) []openai.ChatComple
 	}
 }
 
-// newHTTPClient sends temperature 0 explicitly (go-openai omits a zero)
+// newHTTPClient sends the temperature explicitly (go-openai omits a zero)
 // and captures response headers for Retry-After.
 // It returns the pooled transport too: the wrapper does not pass on
 // CloseIdleConnections, so Close must reach the pool directly.
-func newHTTPClient(conns int) (*http.Client, *http.Transport) {
+func newHTTPClient(conns int, temperature float64) (*http.Client, *http.Transport) {
 	base := httpretry.PooledTransport(conns)
 	return &http.Client{Transport: &httpretry.ChatTransport{
 		Base:   base,
-		Forced: map[string]json.RawMessage{"temperature": json.RawMessage("0")},
+		Forced: map[string]json.RawMessage{"temperature": json.RawMessage(strconv.FormatFloat(temperature, 'g', -1, 64))},
 	}}, base
 }
