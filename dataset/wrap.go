@@ -75,17 +75,27 @@ func ShardOf(id string, n int) int {
 	return int(h.Sum64()%uint64(n)) + 1
 }
 
-// ParseShard parses "i/n", as in --shard 2/4, into 1 <= i <= n.
+// ParseShard parses "i/n", as in --shard 2/4, into 1 <= i <= n. It also
+// takes "index:k/n" with a 0-based k, the form a Kubernetes Indexed Job
+// gives ($JOB_COMPLETION_INDEX counts from 0) where no shell is at hand to
+// add one; "index:0/4" is "1/4".
 func ParseShard(s string) (i, n int, err error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
+	spec, zeroBased := strings.CutPrefix(strings.TrimSpace(s), "index:")
+	a, b, ok := strings.Cut(spec, "/")
 	if !ok {
-		return 0, 0, fmt.Errorf("shard %q: want i/n, such as 2/4 for the second of four shards", s)
+		return 0, 0, fmt.Errorf("shard %q: want i/n, such as 2/4 for the second of four shards, or index:k/n with k from 0", s)
 	}
 	if i, err = strconv.Atoi(strings.TrimSpace(a)); err != nil {
 		return 0, 0, fmt.Errorf("shard %q: shard number %q is not an integer", s, a)
 	}
 	if n, err = strconv.Atoi(strings.TrimSpace(b)); err != nil {
 		return 0, 0, fmt.Errorf("shard %q: shard count %q is not an integer", s, b)
+	}
+	if zeroBased && n >= 1 {
+		if i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("shard %q: index must be between 0 and %d, got %d", s, n-1, i)
+		}
+		i++
 	}
 	if err := checkShard(i, n); err != nil {
 		return 0, 0, fmt.Errorf("shard %q: %w", s, err)

@@ -101,21 +101,27 @@ type closeCounter struct {
 func (c *closeCounter) Close() error { c.closed++; return c.Source.Close() }
 
 func TestParseShard(t *testing.T) {
-	for in, want := range map[string][2]int{"1/1": {1, 1}, "2/4": {2, 4}, " 4 / 4 ": {4, 4}} {
+	for in, want := range map[string][2]int{
+		"1/1": {1, 1}, "2/4": {2, 4}, " 4 / 4 ": {4, 4},
+		"index:0/4": {1, 4}, "index:3/4": {4, 4}, " index:0/1": {1, 1},
+	} {
 		i, n, err := ParseShard(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, [2]int{i, n}, in)
 	}
 	for in, want := range map[string]string{
-		"":      `shard "": want i/n, such as 2/4 for the second of four shards`,
-		"2":     `shard "2": want i/n, such as 2/4 for the second of four shards`,
-		"a/4":   `shard "a/4": shard number "a" is not an integer`,
-		"2/x":   `shard "2/x": shard count "x" is not an integer`,
-		"0/4":   `shard "0/4": shard number must be between 1 and 4, got 0`,
-		"5/4":   `shard "5/4": shard number must be between 1 and 4, got 5`,
-		"1/0":   `shard "1/0": shard count must be at least 1, got 0`,
-		"-1/4":  `shard "-1/4": shard number must be between 1 and 4, got -1`,
-		"1/2/3": `shard "1/2/3": shard count "2/3" is not an integer`,
+		"":           `shard "": want i/n, such as 2/4 for the second of four shards, or index:k/n with k from 0`,
+		"2":          `shard "2": want i/n, such as 2/4 for the second of four shards, or index:k/n with k from 0`,
+		"a/4":        `shard "a/4": shard number "a" is not an integer`,
+		"2/x":        `shard "2/x": shard count "x" is not an integer`,
+		"0/4":        `shard "0/4": shard number must be between 1 and 4, got 0`,
+		"5/4":        `shard "5/4": shard number must be between 1 and 4, got 5`,
+		"1/0":        `shard "1/0": shard count must be at least 1, got 0`,
+		"-1/4":       `shard "-1/4": shard number must be between 1 and 4, got -1`,
+		"1/2/3":      `shard "1/2/3": shard count "2/3" is not an integer`,
+		"index:4/4":  `shard "index:4/4": index must be between 0 and 3, got 4`,
+		"index:-1/4": `shard "index:-1/4": index must be between 0 and 3, got -1`,
+		"index:0/0":  `shard "index:0/0": shard count must be at least 1, got 0`,
 	} {
 		_, _, err := ParseShard(in)
 		assert.EqualError(t, err, want, in)

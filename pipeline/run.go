@@ -47,9 +47,11 @@ func Run(ctx context.Context, c *RunConfig, opt RunOptions) error {
 		return inputErrf("dataset %s: %w", c.Dataset, err)
 	}
 	if c.Shard != "" {
-		if _, _, err := dataset.ParseShard(c.Shard); err != nil {
+		i, n, err := dataset.ParseShard(c.Shard)
+		if err != nil {
 			return inputErrf("shard: %w", err)
 		}
+		c.Shard = fmt.Sprintf("%d/%d", i, n)
 	}
 	prompt := ""
 	if c.PromptFile != "" {

@@ -63,7 +63,7 @@ func runGenerate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.IntVar(&job.DatasetOpts.MaxBytes, "max-doc-bytes", 0, "largest document accepted, in bytes (0 = the default limit)")
 	fs.BoolVar(&job.Strict, "strict", false, "stop at the first unusable dataset record instead of skipping it with a warning")
 	fs.IntVar(&job.Limit, "limit", 0, "only the first N documents (0 = all); applied before --shard")
-	fs.StringVar(&job.Shard, "shard", "", "only shard i of n (e.g. 2/4) of the documents, split by id hash")
+	fs.StringVar(&job.Shard, "shard", "", "only shard i of n (e.g. 2/4) of the documents, split by id hash; index:k/n counts k from 0 (Kubernetes' JOB_COMPLETION_INDEX)")
 	outFlagVar(fs, &job.Out, "write records to `FILE` and resume from it when rerun (default: standard output)")
 	fs.BoolVar(&job.Replace, "replace", false, "when --out holds records made differently (other document texts, prompt or settings), discard and redo them instead of refusing")
 	fs.StringVar(&cfg.Model, "model", "", "model name as the endpoint knows it, or builtin:lead-3 / builtin:corrupt[@SHARE]")
@@ -153,9 +153,13 @@ Flags:
 		cfg.Prompt = string(b)
 	}
 	if job.Shard != "" {
-		if _, _, err := dataset.ParseShard(job.Shard); err != nil {
+		i, n, err := dataset.ParseShard(job.Shard)
+		if err != nil {
 			return exitCode(2, fmt.Errorf("--shard: %w", err))
 		}
+		// One spelling per shard, so index:0/4 and 1/4 describe their
+		// output the same way.
+		job.Shard = fmt.Sprintf("%d/%d", i, n)
 	}
 	cfg.Progress = stderr
 

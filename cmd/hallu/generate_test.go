@@ -277,3 +277,33 @@ func countLines(path string) int {
 	}
 	return bytes.Count(b, []byte{'\n'})
 }
+
+// An Indexed Job passes its 0-based completion index; index:k/n must pick
+// the same documents as (k+1)/n, and the shards must add up to the dataset.
+func TestGenerateShardIndexForm(t *testing.T) {
+	const n = 3
+	seen := map[string]int{}
+	for k := range n {
+		gen := func(shard string) []string {
+			code, out, errOut := runHallu(t, "generate", "--dataset", "builtin", "--model", "builtin:lead-3", "--shard", shard)
+			require.Equal(t, 0, code, errOut)
+			var ids []string
+			for _, r := range readAll(t, out) {
+				ids = append(ids, r.DocID)
+			}
+			return ids
+		}
+		ids := gen(fmt.Sprintf("index:%d/%d", k, n))
+		assert.ElementsMatch(t, gen(fmt.Sprintf("%d/%d", k+1, n)), ids)
+		for _, id := range ids {
+			seen[id]++
+		}
+	}
+	code, out, errOut := runHallu(t, "generate", "--dataset", "builtin", "--model", "builtin:lead-3")
+	require.Equal(t, 0, code, errOut)
+	all := readAll(t, out)
+	require.Len(t, seen, len(all))
+	for _, r := range all {
+		assert.Equal(t, 1, seen[r.DocID], r.DocID)
+	}
+}
