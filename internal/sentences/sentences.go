@@ -55,8 +55,15 @@ func cut(text string) []Span {
 	}
 	start := 0
 	lineStart := true // at the first non-space character of a line
+	// The last non-space character since start, kept as the scan goes:
+	// looking back from each line end would be quadratic on text of many
+	// space-only lines.
+	var last rune
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsSpace(r) {
+			last = r
+		}
 		if lineStart && !unicode.IsSpace(r) {
 			lineStart = false
 			// A list marker opens an item: it is no sentence end ("1.")
@@ -79,11 +86,12 @@ func cut(text string) []Span {
 				// A blank line ends a paragraph, punctuated or not.
 				emit(start, i)
 				start = j
-			case endsWithColon(text[start:i]):
+			case last == ':':
 				// "Key points:" then the list on the next lines.
 				emit(start, i)
 				start = i
 			}
+			last = 0
 			lineStart = true
 			i = j
 			continue
@@ -114,10 +122,6 @@ func isTerminal(r rune) bool { return r == '.' || r == '!' || r == '?' || r == '
 func isCloser(r rune) bool { return strings.ContainsRune("\"'”’»)]}", r) }
 
 func isOpener(r rune) bool { return strings.ContainsRune("\"'“‘«([{", r) }
-
-func endsWithColon(s string) bool {
-	return strings.HasSuffix(strings.TrimRightFunc(s, unicode.IsSpace), ":")
-}
 
 // listMarker returns the length of the list marker and the white space
 // after it at the start of line ("- ", "* ", "• ", "12. ", "3) "), or 0.
@@ -270,20 +274,24 @@ func words(s string) int {
 // merge joins each fragment of fewer than MinWords words to a neighbour.
 func merge(text string, raw []Span) []Span {
 	out := make([]Span, 0, len(raw))
-	pending := -1 // start of a fragment waiting for the next sentence
+	// A fragment waiting for the next sentence: its start and words,
+	// counted once, so a long run of fragments is not counted again and
+	// again.
+	pending, pendingWords := -1, 0
 	for k, sp := range raw {
-		if pending >= 0 {
-			sp.Start, pending = pending, -1
-		}
 		seg := text[sp.Start:sp.End]
-		if words(seg) >= MinWords {
+		n := words(seg)
+		if pending >= 0 {
+			sp.Start, n = pending, n+pendingWords
+			pending = -1
+		}
+		if n >= MinWords {
 			out = append(out, sp)
 			continue
 		}
-		last := k == len(raw)-1
 		switch {
-		case !last && (len(out) == 0 || strings.HasSuffix(seg, ":")):
-			pending = sp.Start
+		case k < len(raw)-1 && (len(out) == 0 || strings.HasSuffix(seg, ":")):
+			pending, pendingWords = sp.Start, n
 		case len(out) > 0:
 			out[len(out)-1].End = sp.End
 		default:

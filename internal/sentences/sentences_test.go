@@ -125,13 +125,32 @@ func checkSpans(t *testing.T, text string, spans []Span) {
 func FuzzSplit(f *testing.F) {
 	for _, s := range []string{
 		"", "Dr. Smith went home. He slept.", "3.5 and 1.2.3... Yes! No?", "Key points:\n- one two three four\n1. five",
-		"\"Quoted.\" (Bracket.) Next one here.", "a\n\n\nb", "U.S. The end of it all.", "Zoë… Ärzte. ”", "\xff. \xfe\n\n- ",
+		"\"Quoted.\" (Bracket.) Next one here.", "a\n\n\nb", "U.S. The end of it all.", "Zoë… Ärzte. ”", "\xff. \xfe\n\n- ", "x\n\u3000\n\u3000\n", "- :\n- :\n- :\n",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		checkSpans(t, s, Split(s))
 	})
+}
+
+// Text built to make a scan that looks back, or recounts merged
+// fragments, quadratic: space-only lines (U+3000 is not skipped as a
+// blank line) and a long run of wordless list items.
+func BenchmarkSplitPathological(b *testing.B) {
+	for _, c := range []struct{ name, unit string }{
+		{"space lines", "\u3000\n"},
+		{"wordless items", "- :\n"},
+		{"colon lines", "a:\n"},
+	} {
+		text := "x" + strings.Repeat(c.unit, 20000)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				Split(text)
+			}
+		})
+	}
 }
 
 func BenchmarkSplit(b *testing.B) {
