@@ -1,7 +1,9 @@
 // Package htmlreport writes hallu's report as one self-contained HTML file:
 // the leaderboard (sortable), charts drawn here as SVG, and a per-document
 // drill-down with the source and summary side by side and what the summary
-// asserts that the source lacks highlighted.
+// asserts that the source lacks highlighted: the sentences the scorer found
+// unsupported when it judged sentence by sentence, and the overlap
+// heuristic's marks whatever the scorer.
 //
 // The page needs nothing outside itself: styles and the small script that
 // sorts and filters are inline, there are no fonts, images or network
