@@ -45,7 +45,7 @@ bench-hhem:
 # A short fuzzing pass over every fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := dataset:FuzzCSV dataset:FuzzJSONL dataset:FuzzUnquote dataset:FuzzSniff dataset:FuzzParquetMatchesJSONL results:FuzzDecode \
-	scorers/hhem/internal/tokenizer:FuzzEncode scorers/hhem/internal/safetensors:FuzzParseHeader
+	scorers/hhem/internal/tokenizer:FuzzEncode scorers/hhem/internal/safetensors:FuzzParseHeader internal/sentences:FuzzSplit
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// Check fails on a key that is not in known (nor a chunking option, which
-// Open handles), naming what the scorer takes.
+// Check fails on a key that is not in known (nor a chunking or granularity
+// option, which Open handles), naming what the scorer takes.
 func (o Options) Check(scorer string, known ...string) error {
 	var bad []string
 	for k := range o {
-		ok := k == ChunkWordsOption || k == ChunkOverlapOption
+		ok := k == ChunkWordsOption || k == ChunkOverlapOption || k == GranularityOption
 		for _, kn := range known {
 			ok = ok || k == kn
 		}

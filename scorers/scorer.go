@@ -124,13 +124,19 @@ func Register(info Info) {
 
 // Open opens the scorer registered under name. Besides the scorer's own
 // options, every scorer accepts chunk-words=N and chunk-overlap=M, which
-// wrap it in Chunked (see there).
+// wrap it in Chunked, and granularity=sentence, which wraps that in
+// BySentence (see there; CommonOptions describes them): each sentence is
+// then judged against the source's windows.
 func Open(ctx context.Context, name string, opts Options) (Scorer, error) {
 	mu.RLock()
 	info, ok := registry[name]
 	mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("unknown scorer %q (available: %s)", name, strings.Join(Names(), ", "))
+	}
+	opts, bySentence, err := splitGranularity(opts)
+	if err != nil {
+		return nil, fmt.Errorf("scorer %s: %w", name, err)
 	}
 	opts, words, overlap, err := splitChunkOptions(opts)
 	if err != nil {
@@ -149,7 +155,10 @@ func Open(ctx context.Context, name string, opts Options) (Scorer, error) {
 			s.Close()
 			return nil, fmt.Errorf("scorer %s: %w", name, err)
 		}
-		return c, nil
+		s = c
+	}
+	if bySentence {
+		s = &BySentence{Inner: s}
 	}
 	return s, nil
 }

@@ -188,4 +188,5 @@ func TestScorersCommand(t *testing.T) {
 		}
 	}
 	assert.True(t, found, stdout)
+	assert.Contains(t, stdout, "granularity=sentence", "the options every scorer takes are listed")
 }

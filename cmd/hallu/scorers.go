@@ -24,7 +24,8 @@ func runScorers(_ context.Context, args []string, _ io.Reader, stdout, stderr io
 
 Lists the consistency scorers 'hallu score --scorer' and 'hallu calibrate
 --scorer' accept, with what each needs; docs/scorers.md has their options.
-`)
+
+`+scorers.CommonOptions+"\n")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -37,5 +38,10 @@ Lists the consistency scorers 'hallu score --scorer' and 'hallu calibrate
 		info, _ := scorers.Lookup(name)
 		fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Set with --scorer-opt like each scorer's own options.
+	_, err := fmt.Fprintf(stdout, "\n%s\n", scorers.CommonOptions)
+	return err
 }

@@ -1,7 +1,9 @@
 // Package htmlreport writes hallu's report as one self-contained HTML file:
 // the leaderboard (sortable), charts drawn here as SVG, and a per-document
 // drill-down with the source and summary side by side and what the summary
-// asserts that the source lacks highlighted.
+// asserts that the source lacks highlighted: the sentences the scorer found
+// unsupported when it judged sentence by sentence, and the overlap
+// heuristic's marks whatever the scorer.
 //
 // The page needs nothing outside itself: styles and the small script that
 // sorts and filters are inline, there are no fonts, images or network
@@ -22,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
@@ -107,6 +110,8 @@ type view struct {
 	MaxDocs  int
 	Models   []modelView
 	Statuses []string
+	// HasSentences: some document shown was judged sentence by sentence.
+	HasSentences bool
 
 	Flips              []flipView
 	FlipBase, FlipCand string
@@ -148,8 +153,22 @@ type docView struct {
 	SourceWords         int
 	Summary             []segment
 	Marks               int
-	Injected            []results.Injection
-	Latency             string
+	// Sentences is the summary cut at the judgment's sentence spans, when
+	// the scorer judged it sentence by sentence; SentenceCount counts the
+	// sentences and LowSentences those scored below the consistency
+	// threshold.
+	Sentences                   []sentenceView
+	SentenceCount, LowSentences int
+	Injected                    []results.Injection
+	Latency                     string
+}
+
+// sentenceView is one judged sentence, its overlap marks kept inside it,
+// or the white space between two sentences (Score "").
+type sentenceView struct {
+	Parts []segment
+	Score string
+	Low   bool
 }
 
 // segment is a run of summary text; Kind names why it is marked (number,
@@ -195,6 +214,11 @@ func build(in Input) view {
 		v.HasDocs = true
 		v.MaxDocs = in.MaxDocs
 		v.Models = modelViews(in.Stats, in.Docs, anchors, in.MaxDocs)
+		for _, m := range v.Models {
+			for _, d := range m.Docs {
+				v.HasSentences = v.HasSentences || d.Sentences != nil
+			}
+		}
 	}
 	if v.FlipBase == "" {
 		v.FlipBase = "base"
@@ -440,8 +464,70 @@ func docViewOf(r *results.Record) docView {
 			d.Marks++
 		}
 	}
+	if j := r.Judgment; j != nil && j.Score != nil {
+		d.Sentences = bySentence(r.Summary, d.Summary, j.Sentences)
+		for _, sv := range d.Sentences {
+			if sv.Score != "" {
+				d.SentenceCount++
+			}
+			if sv.Low {
+				d.LowSentences++
+			}
+		}
+	}
 	return d
 }
+
+// bySentence cuts the highlighted summary at the judgment's sentence spans
+// (byte offsets into the summary). Spans that do not fit the summary (out
+// of order, past its end, inside a character: a record edited by hand or
+// written by another tool) give nil, and the page shows the summary
+// without them rather than marking the wrong words.
+func bySentence(summary string, segs []segment, sents []results.SentenceScore) []sentenceView {
+	if len(sents) == 0 {
+		return nil
+	}
+	at := 0
+	for _, s := range sents {
+		if s.Start < at || s.End <= s.Start || s.End > len(summary) || !runeStart(summary, s.Start) || !runeStart(summary, s.End) {
+			return nil
+		}
+		at = s.End
+	}
+	// The byte offset where each segment starts, to cut them at spans.
+	starts := make([]int, len(segs)+1)
+	for i, sg := range segs {
+		starts[i+1] = starts[i] + len(sg.Text)
+	}
+	cut := func(from, to int) []segment {
+		var out []segment
+		for i, sg := range segs {
+			a, b := max(from, starts[i]), min(to, starts[i+1])
+			if a < b {
+				out = append(out, segment{Text: sg.Text[a-starts[i] : b-starts[i]], Kind: sg.Kind})
+			}
+		}
+		return out
+	}
+	var out []sentenceView
+	at = 0
+	for _, s := range sents {
+		if s.Start > at {
+			out = append(out, sentenceView{Parts: cut(at, s.Start)})
+		}
+		sc := s.Score
+		out = append(out, sentenceView{Parts: cut(s.Start, s.End), Score: scoreText(&sc), Low: s.Score < results.ConsistentThreshold})
+		at = s.End
+	}
+	if at < len(summary) {
+		out = append(out, sentenceView{Parts: cut(at, len(summary))})
+	}
+	return out
+}
+
+// runeStart reports whether byte offset i of s begins a character (or is
+// its end).
+func runeStart(s string, i int) bool { return i == len(s) || utf8.RuneStart(s[i]) }
 
 // invalidText says in words why a summary does not count.
 var invalidText = map[string]string{
