@@ -28,7 +28,7 @@ func OpenScorer(ctx context.Context, name string, opts scorers.Options, fallback
 	if log != nil {
 		fmt.Fprintf(log, "hallu: NOTICE: %v\nhallu: NOTICE: scoring with the fallback scorer %q instead; its rates are not %s's, and every output says so\n", err, fallback, name)
 	}
-	sc, err = scorers.Open(ctx, fallback, nil)
+	sc, err = scorers.Open(ctx, fallback, scorers.Common(opts))
 	if err != nil {
 		return nil, "", fmt.Errorf("fallback scorer: %w", err)
 	}

@@ -198,6 +198,17 @@ func TestOpenScorerFallback(t *testing.T) {
 	}
 	assert.Empty(t, log.String())
 
+	// The stand-in judges at the granularity asked of the missing scorer,
+	// and its identity says so.
+	log.Reset()
+	sc, fallbackFor, err = OpenScorer(ctx, "pipetest-missing", scorers.Options{"granularity": "sentence", "mode": "x"}, "overlap", &log)
+	require.NoError(t, err)
+	assert.Equal(t, "pipetest-missing", fallbackFor)
+	id := scorers.IdentityOf(sc)
+	assert.Equal(t, "sentence", id.Options["granularity"])
+	assert.NotContains(t, id.Options, "mode", "the missing scorer's own options are not the stand-in's")
+	sc.Close()
+
 	sc, fallbackFor, err = OpenScorer(ctx, "pipetest-fixed", nil, "overlap", &log)
 	require.NoError(t, err)
 	assert.Equal(t, "pipetest-fixed", sc.Name())

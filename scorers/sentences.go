@@ -27,6 +27,19 @@ const CommonOptions = `Every scorer also takes:
   chunk-words=N          judge the summary against windows of N source words, keeping the
                          best window's score (chunk-overlap=M: words windows share)`
 
+// Common returns the options of opts that Open handles for every scorer
+// (granularity and chunking), so a stand-in scorer judges at the same
+// granularity as the one it stands in for.
+func Common(opts Options) Options {
+	out := Options{}
+	for _, k := range []string{GranularityOption, ChunkWordsOption, ChunkOverlapOption} {
+		if v, ok := opts[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // BySentence judges a summary sentence by sentence: the summary is cut
 // into sentences (internal/sentences), the inner scorer judges each
 // (source, sentence) pair, and the pair's score is the lowest sentence's.
