@@ -28,6 +28,10 @@ const MinYouden = 0.05
 // other's is at most DecisiveP or at least 1 − DecisiveP.
 const DecisiveP = 0.05
 
+// pinned is how close, in points, an interval's far bound must come to 0
+// or 100 for the interval to count as pinned there (Rate.Clipped).
+const pinned = 0.5
+
 // Options tune Correct. Zero values take the defaults.
 type Options struct {
 	Draws int    // DefaultDraws when 0
@@ -76,6 +80,13 @@ type Rate struct {
 	// Low and High bound its 95% interval. NaN when the judge is no better
 	// than chance or the model has no judged summary.
 	Corrected, Low, High float64
+	// Clipped is −1 when the whole interval is pinned at 0: the observed
+	// rate is below the judge's false-positive rate on the labelled set
+	// (1 − specificity) beyond sampling error; +1 when it is pinned at 100,
+	// the observed rate above the judge's sensitivity. Either way the judge
+	// behaved on these summaries unlike on the labelled pairs, which the
+	// correction assumes it does not. 0 otherwise.
+	Clipped int
 }
 
 // Pair is the ranking of two models under uncertainty.
@@ -143,6 +154,12 @@ func Correct(f *File, path string, models []Observed, o Options) *Correction {
 			rates[i] = modelDraws(stats.NewRand(o.Seed, "calibration/rate/"+m.Model), m, sens, spec)
 			r.Low, r.High = stats.PercentileInterval(sortedCopy(rates[i]), stats.Level95)
 			r.Low, r.High = r.Low*100, r.High*100
+			switch {
+			case r.High < pinned:
+				r.Clipped = -1
+			case r.Low > 100-pinned:
+				r.Clipped = 1
+			}
 		}
 		c.Rates = append(c.Rates, r)
 	}

@@ -13,7 +13,7 @@ import (
 // the same seed gives the same figures.
 func TestCorrect(t *testing.T) {
 	f := sample() // sensitivity 0.8, specificity 0.9
-	models := []Observed{{"low", 30, 300}, {"high", 90, 300}, {"near", 96, 300}, {"none", 0, 0}}
+	models := []Observed{{"low", 30, 300}, {"high", 90, 300}, {"near", 96, 300}, {"none", 0, 0}, {"clean", 0, 300}}
 	c := Correct(f, "cal.json", models, Options{Seed: 1})
 	require.False(t, c.Chance)
 	assert.Equal(t, DefaultDraws, c.Draws)
@@ -37,7 +37,16 @@ func TestCorrect(t *testing.T) {
 	assert.Greater(t, high.High-high.Low, 15.0)
 	assert.True(t, math.IsNaN(c.Rates[3].Corrected), "no judged summary, no rate")
 
-	require.Len(t, c.Pairs, 3, "pairs of the models with judged summaries")
+	assert.Equal(t, 0, low.Clipped, "10%% observed on 300 is the judge's false-positive rate within sampling error")
+	// 0 of 300 flagged by a judge that flags 10% of consistent pairs: the
+	// summaries are unlike the labelled ones.
+	clean := c.Rates[4]
+	assert.Equal(t, -1, clean.Clipped)
+	assert.Less(t, clean.High, 0.5)
+	assert.Contains(t, c.ClipNote(clean), "pinned at 0")
+	assert.Len(t, c.ClipNotes(), 1)
+
+	require.Len(t, c.Pairs, 6, "pairs of the models with judged summaries")
 	p, ok := c.Pair("low", "high")
 	require.True(t, ok)
 	assert.Greater(t, p.PBelow, 0.99)

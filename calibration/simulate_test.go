@@ -77,7 +77,7 @@ func TestCoverage(t *testing.T) {
 		{p: 0.10, sens: 0.70, spec: 0.95, docs: 800, pos: 100, neg: 200},
 	} {
 		t.Run(fmt.Sprintf("p=%v sens=%v spec=%v", sc.p, sc.sens, sc.spec), func(t *testing.T) {
-			corrected, wilson := simulate(sc, runs, 2000, 42)
+			corrected, wilson := simulate(sc, runs, 1000, 42)
 			t.Logf("%d runs: corrected 95%% interval covers the true rate %.1f%% of the time, uncorrected Wilson %.1f%%", runs, corrected*100, wilson*100)
 			if corrected < 0.93 || corrected > 0.97 {
 				t.Errorf("corrected coverage %.3f, want 0.93–0.97", corrected)

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers/overlap"
@@ -58,6 +59,11 @@ type Input struct {
 	// when present; FlipBase and FlipCand name the two sides.
 	Flips              []Flip
 	FlipBase, FlipCand string
+
+	// Calibration, when set, adds the section of hallucination rates
+	// corrected for the judge's measured error and the models' ranking
+	// under uncertainty.
+	Calibration *calibration.Correction
 }
 
 // Flip is a document judged consistent on one side of a comparison and
@@ -110,6 +116,8 @@ type view struct {
 
 	Flips              []flipView
 	FlipBase, FlipCand string
+
+	Corrected *correctedView
 }
 
 type fact struct{ Name, Value string }
@@ -191,6 +199,7 @@ func build(in Input) view {
 		v.CIText = "a percentile bootstrap over documents"
 	}
 	v.Charts = charts(in.Stats, in.Params, colors)
+	v.Corrected = correctedOf(in.Calibration)
 	if in.Docs != nil {
 		v.HasDocs = true
 		v.MaxDocs = in.MaxDocs
