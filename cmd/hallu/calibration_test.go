@@ -121,3 +121,29 @@ func TestReportCalibrationRefused(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.True(t, strings.Contains(errOut, "version 9"), errOut)
 }
+
+// TestCompareCalibration: compare --calibration adds the corrected rates
+// (text, HTML) and refuses another scorer's calibration with exit 2.
+func TestCompareCalibration(t *testing.T) {
+	cal, f := calibrated(t)
+	dir := t.TempDir()
+	base, cand := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "cand.jsonl")
+	writeJudgedBy(t, base, "a", f.Scorer, 40, 4)
+	writeJudgedBy(t, cand, "b", f.Scorer, 40, 20)
+	html := filepath.Join(t.TempDir(), "c.html")
+	code, out, errOut := runHallu(t, "compare", base, cand, "--calibration", cal, "--html", html)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "corrected for judge error")
+	assert.Contains(t, out, "P(candidate's true hallucination rate < base's) is 0.01: decisive")
+	page, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `<section id="corrected">`)
+
+	other := f.Scorer
+	other.Version = "2"
+	writeJudgedBy(t, base, "a", other, 40, 4)
+	writeJudgedBy(t, cand, "b", other, 40, 20)
+	code, _, errOut = runHallu(t, "compare", base, cand, "--calibration", cal)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `version "1" in the calibration, "2" in the judgments`)
+}
