@@ -158,10 +158,11 @@ type MismatchError struct {
 	Path  string // the calibration file
 	Model string // the model whose judgments differ
 	Diff  string // what differs, in scorers.Identity.Diff's words
+	Hint  string // what to do about it
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("calibration %s does not describe the scorer that judged %s: %s (calibrate that scorer, or score again with the calibrated one)", e.Path, e.Model, e.Diff)
+	return fmt.Sprintf("calibration %s does not describe the scorer that judged %s: %s (%s)", e.Path, e.Model, e.Diff, e.Hint)
 }
 
 // Check returns a *MismatchError when judgments of model by scorer id,
@@ -170,8 +171,11 @@ func (e *MismatchError) Error() string {
 // scorer's verdicts at another threshold. path names f in the error.
 func (f *File) Check(path, model string, id scorers.Identity, threshold float64) error {
 	var parts []string
+	hint := "calibrate that scorer, or score again with the calibrated one"
 	if d := f.Scorer.Diff(id); d != "" {
 		parts = strings.Split(d, "; ")
+	} else {
+		hint = fmt.Sprintf("the judgments' verdicts are counted at %v: calibrate again with --threshold %v", threshold, threshold)
 	}
 	if f.Threshold != threshold {
 		parts = append(parts, fmt.Sprintf("threshold %v here, %v there", f.Threshold, threshold))
@@ -184,7 +188,7 @@ func (f *File) Check(path, model string, id scorers.Identity, threshold float64)
 		p = strings.Replace(p, " here,", " in the calibration,", 1)
 		parts[i] = strings.TrimSuffix(p, " there") + " in the judgments"
 	}
-	return &MismatchError{Path: path, Model: model, Diff: strings.Join(parts, "; ")}
+	return &MismatchError{Path: path, Model: model, Diff: strings.Join(parts, "; "), Hint: hint}
 }
 
 // HashFile is the sha256 of the file at path, in hex, for Labels.SHA256.

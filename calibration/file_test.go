@@ -87,6 +87,7 @@ func TestCheck(t *testing.T) {
 	err = f.Check("cal.json", "m", hhem, 0.7)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "threshold 0.5 in the calibration, 0.7 in the judgments")
+	assert.Contains(t, err.Error(), "calibrate again with --threshold 0.7")
 
 	err = f.Check("cal.json", "m", scorers.Identity{Name: "overlap", Version: "1"}, 0.5)
 	require.Error(t, err)

@@ -72,10 +72,14 @@ func simulate(sc scenario, runs, draws int, seed uint64) (corrected, wilson floa
 // interval, which ignores the judge's error, does not.
 func TestCoverage(t *testing.T) {
 	const runs = 1000
-	for _, sc := range []scenario{
+	scenarios := []scenario{
 		{p: 0.20, sens: 0.80, spec: 0.90, docs: 500, pos: 150, neg: 150},
 		{p: 0.10, sens: 0.70, spec: 0.95, docs: 800, pos: 100, neg: 200},
-	} {
+	}
+	if raceEnabled || testing.Short() {
+		scenarios = scenarios[:1]
+	}
+	for _, sc := range scenarios {
 		t.Run(fmt.Sprintf("p=%v sens=%v spec=%v", sc.p, sc.sens, sc.spec), func(t *testing.T) {
 			corrected, wilson := simulate(sc, runs, 1000, 42)
 			t.Logf("%d runs: corrected 95%% interval covers the true rate %.1f%% of the time, uncorrected Wilson %.1f%%", runs, corrected*100, wilson*100)

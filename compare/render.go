@@ -106,9 +106,6 @@ func (r *Result) WriteText(w io.Writer, vs []Verdict) error {
 	tw.Flush()
 	fmt.Fprintf(bw, "\n%s\n", r.method())
 	if r.Corrected != nil {
-		if err := bw.Flush(); err != nil {
-			return err
-		}
 		if err := r.writeCorrectedText(bw); err != nil {
 			return err
 		}

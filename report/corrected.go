@@ -36,7 +36,7 @@ func writeCorrectedTable(w io.Writer, c *calibration.Correction) error {
 		fmt.Fprintln(bw, "\nClipped: "+n)
 	}
 	if len(c.Pairs) > 0 {
-		cells = [][]string{{"RANKING", "P(FIRST < SECOND)", ""}}
+		cells = [][]string{{"RANKING", "P(FIRST < SECOND)", "ORDERING"}}
 		for _, p := range c.Pairs {
 			cells = append(cells, []string{p.A + " < " + p.B, calibration.PText(p.PBelow), p.Verdict()})
 		}
@@ -72,7 +72,7 @@ func writeCorrectedMarkdown(w io.Writer, c *calibration.Correction) error {
 		fmt.Fprintf(bw, "\n**Clipped:** %s\n", markdownEscape(n))
 	}
 	if len(c.Pairs) > 0 {
-		fmt.Fprintln(bw, "\n| Ranking | P(first < second) | |")
+		fmt.Fprintln(bw, "\n| Ranking | P(first < second) | Ordering |")
 		fmt.Fprintln(bw, "|---|---:|---|")
 		for _, p := range c.Pairs {
 			fmt.Fprintf(bw, "| %s < %s | %s | %s |\n", markdownEscape(p.A), markdownEscape(p.B), calibration.PText(p.PBelow), p.Verdict())
