@@ -8,23 +8,7 @@ import (
 	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/report"
 	"github.com/hallu-eval/hallu/results"
-	"github.com/hallu-eval/hallu/scorers"
 )
-
-// Identity is the side's scorer identity, the keyed one when its records
-// are of both kinds (see Scorer); false when nothing was judged.
-func (p *Provenance) Identity() (scorers.Identity, bool) {
-	best := -1
-	for i, s := range p.scorers {
-		if best < 0 || p.scorers[best].legacy && !s.legacy {
-			best = i
-		}
-	}
-	if best < 0 {
-		return scorers.Identity{}, false
-	}
-	return p.scorers[best].id, true
-}
 
 // Calibrate corrects both sides' hallucination rates for the judge's error
 // that f (read from path) measured, and gives the probability that the
