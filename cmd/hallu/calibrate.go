@@ -147,9 +147,7 @@ func writeCalibrationFile(out string, rep *calibrate.Report, path string, src *c
 		return fmt.Errorf("--calibration-out: hashing the labels: %w", err)
 	}
 	dropped, why := src.Dropped()
-	labels := calibration.Labels{Path: path, Format: src.Format, SHA256: sum, Count: rep.N + rep.Errors, Dropped: dropped, DroppedWhy: why}
-	cf := calibration.Confusion{TP: rep.TP, FP: rep.FP, TN: rep.TN, FN: rep.FN}
-	f := calibration.New(rep.Identity, rep.Threshold, cf, rep.Errors, labels)
+	f := rep.Calibration(calibration.Labels{Path: path, Format: src.Format, SHA256: sum, Dropped: dropped, DroppedWhy: why})
 	if err := f.Validate(); err != nil {
 		// One class missing from the labels: the figures above are still
 		// worth printing, but no rate can be corrected with them.
