@@ -66,6 +66,8 @@ func TestMetricsByHand(t *testing.T) {
 	assert.Equal(t, 0.75, m.AUROC)
 	assert.Equal(t, 0.75, m.BestBalancedAccuracy)
 	assert.Equal(t, 0.4, m.BestThreshold)
+	// At 0.5: 0.2 caught (TP), 0.6 missed (FN), 0.4 flagged (FP), 0.9 passed (TN).
+	assert.Equal(t, [4]int{1, 1, 1, 1}, [4]int{m.TP, m.FN, m.FP, m.TN})
 
 	one := Compute([]Point{{0.2, 1}, {0.7, 1}}, 0.5)
 	assert.True(t, math.IsNaN(one.AUROC))

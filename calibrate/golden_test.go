@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/scorers"
 )
 
@@ -111,6 +112,24 @@ func checkGolden(t *testing.T, name, got string) {
 // per-pair results, in input order.
 func TestGoldenReport(t *testing.T) {
 	checkGolden(t, "golden_report.txt", goldenRun(t, goldenLabels(), 4, 1))
+}
+
+// TestGoldenCalibrationFile pins the calibration file of the golden run
+// (calibrate --calibration-out): the hash scorer's identity, the
+// threshold, the confusion counts and the labels' origin.
+func TestGoldenCalibrationFile(t *testing.T) {
+	r, err := NewReader(strings.NewReader(goldenLabels()), "golden.jsonl")
+	require.NoError(t, err)
+	rep, err := Run(context.Background(), r, Config{Scorer: hashScorer{}, Batch: 4})
+	require.NoError(t, err)
+	f := rep.Calibration(calibration.Labels{Path: "golden.jsonl", Format: FormatHallu, SHA256: "5e1f"})
+	cf := f.Confusion
+	assert.Equal(t, rep.N, cf.Positives()+cf.Negatives())
+	assert.Equal(t, rep.Hallucinated, cf.Positives())
+	assert.InDelta(t, rep.Recall, cf.Sensitivity(), 1e-12)
+	var out bytes.Buffer
+	require.NoError(t, f.Write(&out))
+	checkGolden(t, "golden_calibration.json", out.String())
 }
 
 // TestReportIndependentOfConcurrency: concurrent scoring gives the same

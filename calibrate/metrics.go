@@ -21,6 +21,12 @@ type Metrics struct {
 	Consistent   int // of which labelled consistent
 	Hallucinated int // of which labelled hallucinated
 
+	// The confusion counts at Threshold, hallucinated being the positive
+	// class: TP hallucinated pairs predicted hallucinated, FN predicted
+	// consistent; TN consistent pairs predicted consistent, FP predicted
+	// hallucinated.
+	TP, FP, TN, FN int
+
 	Threshold        float64
 	BalancedAccuracy float64 // mean of the two classes' recalls at Threshold
 	Precision        float64 // of "hallucinated" predictions at Threshold
@@ -59,6 +65,7 @@ func Compute(points []Point, threshold float64) Metrics {
 			}
 		}
 	}
+	m.TP, m.FP, m.FN, m.TN = tp, fp, m.Hallucinated-tp, m.Consistent-fp
 	m.Recall = ratio(tp, m.Hallucinated)
 	m.Precision = ratio(tp, tp+fp)
 	m.F1 = 2 * m.Precision * m.Recall / (m.Precision + m.Recall)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/hallu-eval/hallu/calibration"
 )
 
 // WriteTable writes the report for people.
@@ -88,4 +90,13 @@ func (r *Report) WriteJSON(w io.Writer, labels string) error {
 		BalancedAccuracy: opt(r.BalancedAccuracy), Precision: opt(r.Precision), Recall: opt(r.Recall), F1: opt(r.F1),
 		AUROC: opt(r.AUROC), BestThreshold: opt(r.BestThreshold), BestBalancedAccuracy: opt(r.BestBalancedAccuracy),
 	})
+}
+
+// Calibration is the calibration file of the report's scorer: its
+// identity, the threshold and the confusion counts at it, with labels
+// saying where the pairs came from (their Count is filled in here).
+func (r *Report) Calibration(labels calibration.Labels) *calibration.File {
+	labels.Count = r.N + r.Errors
+	cf := calibration.Confusion{TP: r.TP, FP: r.FP, TN: r.TN, FN: r.FN}
+	return calibration.New(r.Identity, r.Threshold, cf, r.Errors, labels)
 }

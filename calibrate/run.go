@@ -34,6 +34,8 @@ type Config struct {
 // Report is a calibration's outcome.
 type Report struct {
 	Scorer, Version string
+	// Identity is the scorer's full identity, as its judgments carry it.
+	Identity scorers.Identity
 	Metrics
 	// Errors counts pairs the scorer failed on; they are excluded from
 	// the metrics. ErrorSamples holds the first few, naming the pair.
@@ -60,7 +62,7 @@ func Run(ctx context.Context, src Reader, cfg Config) (*Report, error) {
 	if cfg.Threshold == 0 {
 		cfg.Threshold = DefaultThreshold
 	}
-	rep := &Report{Scorer: cfg.Scorer.Name(), Version: cfg.Scorer.Version()}
+	rep := &Report{Scorer: cfg.Scorer.Name(), Version: cfg.Scorer.Version(), Identity: scorers.IdentityOf(cfg.Scorer)}
 	var points []Point
 	record := func(ex Example, r scorers.Result) {
 		if cfg.OnScored != nil {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/stats"
@@ -177,6 +178,9 @@ type Result struct {
 	// Warnings name the checks that older records could not support and
 	// the differences allowed by Options.
 	Warnings []string
+	// Corrected holds both sides' rates corrected for the judge's measured
+	// error, set by Calibrate; nil otherwise.
+	Corrected *calibration.Correction
 }
 
 // Paired compares a yes/no outcome of the same documents under both models.

@@ -105,6 +105,11 @@ func (r *Result) WriteText(w io.Writer, vs []Verdict) error {
 	fmt.Fprintf(tw, "judged\t%d\t%d\n", r.Base.Judged, r.Cand.Judged)
 	tw.Flush()
 	fmt.Fprintf(bw, "\n%s\n", r.method())
+	if r.Corrected != nil {
+		if err := r.writeCorrectedText(bw); err != nil {
+			return err
+		}
+	}
 	if len(r.Flipped) > 0 {
 		fmt.Fprintf(bw, "\n%d documents flipped to hallucinated (score base -> candidate):\n", len(r.Flipped))
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
@@ -156,6 +161,11 @@ func (r *Result) WriteMarkdown(w io.Writer, vs []Verdict) error {
 		fmt.Fprintf(bw, " Scorer: `%s`.", sc)
 	}
 	fmt.Fprintf(bw, " %s\n", r.method())
+	if r.Corrected != nil {
+		if err := r.writeCorrectedMarkdown(bw); err != nil {
+			return err
+		}
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(bw, "\n> ⚠️ %s\n", mdEscape(w))
 	}
@@ -247,12 +257,14 @@ func (r *Result) WriteJSON(w io.Writer, vs []Verdict) error {
 			Samples int    `json:"samples"`
 			Seed    uint64 `json:"seed"`
 		} `json:"bootstrap"`
-		Flipped  []flip    `json:"flipped_to_hallucinated"`
-		Gates    []Verdict `json:"gates"`
-		Warnings []string  `json:"warnings"`
-		Status   string    `json:"status"`
+		// Corrected is present only with a calibration (--calibration).
+		Corrected *jsonCorrected `json:"corrected,omitempty"`
+		Flipped   []flip         `json:"flipped_to_hallucinated"`
+		Gates     []Verdict      `json:"gates"`
+		Warnings  []string       `json:"warnings"`
+		Status    string         `json:"status"`
 	}{Base: ratesJSON(r.Base, &r.BaseProv), Candidate: ratesJSON(r.Cand, &r.CandProv), Warnings: r.Warnings, Shared: r.Shared, OnlyBase: r.OnlyBase, OnlyCandidate: r.OnlyCand,
-		Flipped: make([]flip, len(r.Flipped)), Gates: vs}
+		Flipped: make([]flip, len(r.Flipped)), Gates: vs, Corrected: r.correctedJSON()}
 	out.Hallucination.jsonPaired = pairedJSON(r.Hallucination)
 	out.Hallucination.ToHallucinated, out.Hallucination.ToConsistent = r.Hallucination.Up, r.Hallucination.Down
 	out.Answer.jsonPaired = pairedJSON(r.Answer)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/scorers"
@@ -28,12 +29,15 @@ var csvExtra = []string{"hr_ci_low", "hr_ci_high", "documents", "valid", "judged
 	"scorer", "scorer_key", "fallback_for", "prompt_hash", "dataset_sha256", "dataset_documents",
 	"output_truncated", "input_truncated"}
 
-func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
+func writeCSV(w io.Writer, stats []leaderboard.ModelStats, cal *calibration.Correction) error {
 	cw := csv.NewWriter(w)
 	header := append(strings.Split(CSVHeader, ","), csvExtra...)
 	flips := anyRepeated(stats)
 	if flips {
 		header = append(header, "repeated", "verdict_flipped")
+	}
+	if cal != nil {
+		header = append(header, csvCorrected...)
 	}
 	if err := cw.Write(header); err != nil {
 		return err
@@ -54,6 +58,9 @@ func writeCSV(w io.Writer, stats []leaderboard.ModelStats) error {
 			itoa(s.OutputTruncated), itoa(s.InputTruncated)}
 		if flips {
 			row = append(row, itoa(s.Repeated), itoa(s.Flipped))
+		}
+		if cal != nil {
+			row = append(row, correctedCSV(cal, s.Model)...)
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -177,6 +184,9 @@ type jsonStats struct {
 	Repeated           *int       `json:"repeated,omitempty"`
 	VerdictFlipped     *int       `json:"verdict_flipped,omitempty"`
 	VerdictFlippedRate *JSONFloat `json:"verdict_flipped_rate,omitempty"`
+	// Corrected is the rate corrected for the judge's measured error,
+	// present only with a calibration (report --calibration).
+	Corrected *jsonCorrected `json:"corrected,omitempty"`
 
 	Leaderboard struct {
 		HallucinationRate      JSONFloat `json:"hallucination_rate"`
@@ -186,7 +196,7 @@ type jsonStats struct {
 	} `json:"leaderboard"`
 }
 
-func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
+func writeJSON(w io.Writer, stats []leaderboard.ModelStats, cal *calibration.Correction) error {
 	out := make([]jsonStats, len(stats))
 	flips := anyRepeated(stats)
 	for i, s := range stats {
@@ -225,6 +235,9 @@ func writeJSON(w io.Writer, stats []leaderboard.ModelStats) error {
 		if flips {
 			rate := JSONFloat(flipRate(s))
 			j.Repeated, j.VerdictFlipped, j.VerdictFlippedRate = &s.Repeated, &s.Flipped, &rate
+		}
+		if cal != nil {
+			j.Corrected = correctedJSON(cal, s.Model)
 		}
 		hr, fcr, ar, words := s.Leaderboard()
 		j.Leaderboard.HallucinationRate, j.Leaderboard.FactualConsistencyRate = JSONFloat(hr), JSONFloat(fcr)

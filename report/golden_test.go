@@ -11,9 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/internal/errclass"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
+	"github.com/hallu-eval/hallu/scorers"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -123,4 +125,40 @@ func TestGoldenRepeats(t *testing.T) {
 			checkGolden(t, filepath.Join("testdata", "repeats."+ext), buf.String())
 		})
 	}
+}
+
+// goldenCalibration corrects the sample's rates with a judge of
+// sensitivity 0.8 and specificity 0.9 measured on 100 labelled pairs, or
+// with one no better than chance.
+func goldenCalibration(rows []leaderboard.ModelStats, chance bool) *calibration.Correction {
+	cf := calibration.Confusion{TP: 40, FN: 10, TN: 45, FP: 5}
+	if chance {
+		cf = calibration.Confusion{TP: 26, FN: 24, TN: 25, FP: 25}
+	}
+	f := calibration.New(scorers.Identity{Name: "overlap", Version: "1", Options: map[string]string{"mode": "content"}}, 0.5, cf, 0,
+		calibration.Labels{Path: "labels.csv", Format: "hallu", SHA256: "9c1e", Count: 100})
+	models := make([]calibration.Observed, len(rows))
+	for i, s := range rows {
+		models[i] = calibration.Observed{Model: s.Model, Hallucinated: s.Hallucinated, Judged: s.Judged}
+	}
+	return calibration.Correct(f, "cal.json", models, calibration.Options{Seed: 1})
+}
+
+// TestGoldenCalibrated pins the corrected-rate section of every text
+// format (report --calibration), and the table's words for a judge no
+// better than chance.
+func TestGoldenCalibrated(t *testing.T) {
+	rows := goldenStats(t, false)
+	for format, ext := range goldenExt {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, Write(&buf, format, rows, Options{Calibration: goldenCalibration(rows, false)}))
+			checkGolden(t, filepath.Join("testdata", "calibrated."+ext), buf.String())
+		})
+	}
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, "table", rows, Options{Calibration: goldenCalibration(rows, true)}))
+	checkGolden(t, filepath.Join("testdata", "calibrated-chance.txt"), buf.String())
+	assert.Contains(t, buf.String(), "no better than chance")
+	assert.NotContains(t, buf.String(), "CORRECTED %")
 }

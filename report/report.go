@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/leaderboard"
 	htmlreport "github.com/hallu-eval/hallu/report/html"
 )
@@ -23,6 +24,10 @@ type Options struct {
 	// report, every format then naming each row's scorer; without it
 	// Write refuses them with a *leaderboard.MixedError.
 	AllowMixedScorers bool
+	// Calibration, when set, adds each model's hallucination rate
+	// corrected for the judge's measured error, and the ranking of models
+	// under uncertainty (report --calibration).
+	Calibration *calibration.Correction
 }
 
 // Write renders rows (sorted, see leaderboard.SortStats; their order is
@@ -40,17 +45,24 @@ func Write(w io.Writer, format string, rows []leaderboard.ModelStats, opts Optio
 			return err
 		}
 	}
+	cal := opts.Calibration
 	switch format {
 	case "table":
-		return writeTable(w, rows)
+		if err := writeTable(w, rows); err != nil || cal == nil {
+			return err
+		}
+		return writeCorrectedTable(w, cal)
 	case "markdown":
-		return writeMarkdown(w, rows)
+		if err := writeMarkdown(w, rows); err != nil || cal == nil {
+			return err
+		}
+		return writeCorrectedMarkdown(w, cal)
 	case "csv":
-		return writeCSV(w, rows)
+		return writeCSV(w, rows, cal)
 	case "json":
-		return writeJSON(w, rows)
+		return writeJSON(w, rows, cal)
 	case "html":
-		return htmlreport.Write(w, htmlreport.Input{Title: opts.Title, Stats: rows})
+		return htmlreport.Write(w, htmlreport.Input{Title: opts.Title, Stats: rows, Calibration: cal})
 	}
 	return Check(format)
 }

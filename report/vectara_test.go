@@ -25,7 +25,7 @@ func TestVectaraReproducesLeaderboard(t *testing.T) {
 	a := leaderboard.NewAggregator()
 	require.NoError(t, a.ReadVectara(filepath.Join(dir, "output")))
 	var buf bytes.Buffer
-	require.NoError(t, writeCSV(&buf, a.Stats()))
+	require.NoError(t, writeCSV(&buf, a.Stats(), nil))
 	got := firstColumns(t, buf.String(), 5)
 
 	assert.Equal(t, sortedRows(string(want)), sortedRows(got))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hallu-eval/hallu/calibrate"
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/internal/atomicfile"
 )
 
@@ -34,8 +35,9 @@ func runCalibrate(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	threshold := fs.Float64("threshold", calibrate.DefaultThreshold, "decision threshold: score >= it predicts consistent")
 	batch := fs.Int("batch", calibrate.DefaultBatch, "pairs per scorer call")
 	concurrency := fs.Int("concurrency", calibrate.DefaultConcurrency, "scorer calls in flight")
+	calOut := fs.String("calibration-out", "", "also write a calibration `FILE` (the scorer's identity, the threshold and the confusion counts) for report --calibration and compare --calibration; see docs/judge-error.md")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu calibrate --labels FILE --scorer NAME [--scorer-opt k=v ...] [--format F] [-o FILE]
+		fmt.Fprintf(stderr, `Usage: hallu calibrate --labels FILE --scorer NAME [--scorer-opt k=v ...] [--format F] [-o FILE] [--calibration-out FILE]
 
 Scores human-labelled (source, summary, label) pairs and reports, as the
 LLM-AggreFact and FaithBench benchmarks do: balanced accuracy at the
@@ -55,6 +57,11 @@ Benign or Consistent → consistent, Questionable → dropped), RAGTruth's
 response.jsonl (any labelled span → hallucinated; sources from the
 source_info.jsonl beside it), LLM-AggreFact exported to CSV (dataset, doc,
 claim, label; 1 = supported). See docs/scorers.md for where to get them.
+
+--calibration-out writes the scorer's identity, the threshold and the
+confusion counts to a file that report --calibration and compare
+--calibration read to correct hallucination rates for the judge's error
+(docs/judge-error.md).
 
 Flags:
 `)
@@ -118,9 +125,38 @@ Flags:
 	}
 	write := func(w io.Writer) error { return writeCalibration(w, rep, *format, labelsDesc) }
 	if *outPath == "" {
-		return write(stdout)
+		err = write(stdout)
+	} else {
+		err = atomicfile.Write(*outPath, write)
 	}
-	return atomicfile.Write(*outPath, write)
+	if err != nil || *calOut == "" {
+		return err
+	}
+	if err := writeCalibrationFile(*calOut, rep, *labels, src); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "hallu calibrate: wrote %s\n", *calOut)
+	return nil
+}
+
+// writeCalibrationFile writes the calibration file of rep, measured on the
+// labels at path (read through src), to out.
+func writeCalibrationFile(out string, rep *calibrate.Report, path string, src *calibrate.Labels) error {
+	sum, err := calibration.HashFile(path)
+	if err != nil {
+		return fmt.Errorf("--calibration-out: hashing the labels: %w", err)
+	}
+	dropped, why := src.Dropped()
+	f := rep.Calibration(calibration.Labels{Path: path, Format: src.Format, SHA256: sum, Dropped: dropped, DroppedWhy: why})
+	if err := f.Validate(); err != nil {
+		// One class missing from the labels: the figures above are still
+		// worth printing, but no rate can be corrected with them.
+		return exitCode(2, fmt.Errorf("--calibration-out %s: %w", out, err))
+	}
+	if err := atomicfile.Write(out, f.Write); err != nil {
+		return fmt.Errorf("--calibration-out %s: %w", out, err)
+	}
+	return nil
 }
 
 // calibrateFormats are the formats of formatNames that fit calibrate's one

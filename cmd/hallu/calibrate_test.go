@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hallu-eval/hallu/calibration"
 )
 
 // calibrationSet writes labelled pairs the overlap scorer gets mostly
@@ -136,4 +138,36 @@ func TestCalibrateFormatsAndOut(t *testing.T) {
 	code, _, errOut = runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--format", "html")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `--format "html": want table, markdown, csv, json`)
+}
+
+// TestCalibrateCalibrationOut: the calibration file carries the scorer's
+// identity as its judgments would, the confusion counts at the threshold
+// and where the labels came from.
+func TestCalibrateCalibrationOut(t *testing.T) {
+	path := calibrationSet(t, ".csv")
+	out := filepath.Join(t.TempDir(), "cal.json")
+	code, _, errOut := runHallu(t, "calibrate", "--labels", path, "--scorer", "overlap", "--calibration-out", out)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "wrote "+out)
+	f, err := calibration.Read(out)
+	require.NoError(t, err)
+	assert.Equal(t, "overlap", f.Scorer.Name)
+	assert.Equal(t, 0.5, f.Threshold)
+	// calibrationSet: overlap misses the changed verb, one of the four
+	// hallucinated pairs, and passes the four consistent ones.
+	assert.Equal(t, calibration.Confusion{TP: 3, FN: 1, TN: 4, FP: 0}, f.Confusion)
+	assert.Equal(t, path, f.Labels.Path)
+	assert.Equal(t, "hallu", f.Labels.Format)
+	assert.Equal(t, 8, f.Labels.Count)
+	sum, err := calibration.HashFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, sum, f.Labels.SHA256)
+
+	// A set with one class cannot calibrate: the figures are printed, the
+	// file is refused.
+	one := filepath.Join(t.TempDir(), "one.csv")
+	require.NoError(t, os.WriteFile(one, []byte("source,summary,label\nThe cat sat.,The cat sat.,1\n"), 0o644))
+	code, _, errOut = runHallu(t, "calibrate", "--labels", one, "--scorer", "overlap", "--calibration-out", filepath.Join(t.TempDir(), "x.json"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "no pair labelled hallucinated")
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/compare"
 	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/leaderboard"
@@ -62,6 +63,7 @@ func runCompare(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	junit := fs.String("junit", "", "also write the gates as a JUnit XML report to `FILE`")
 	htmlOut := fs.String("html", "", "also write an HTML report (rates, drill-down, flipped documents side by side) to `FILE`")
 	htmlMax := fs.Int("html-max-docs", htmlreport.DefaultMaxDocs, "html: documents of each status shown per model")
+	calPath := fs.String("calibration", "", "add both models' hallucination rates corrected for the judge's error measured in calibration `FILE` (calibrate --calibration-out), and the probability that the candidate's true rate is below the baseline's; see docs/judge-error.md")
 	var iv leaderboard.IntervalOptions
 	addIntervalFlags(fs, &iv)
 	// --bootstrap-seed is the project-wide name of the resampling seed;
@@ -100,8 +102,12 @@ A gate fails when the change is larger than its limit AND significant:
 McNemar's exact two-sided p < --alpha. Exit status: 0 no regression,
 1 regression, 2 bad input or failed output (unreadable files, different
 scorers, prompts, settings or datasets, fewer than --min-docs shared
-documents, unscored results, an output that could not be written), each
-with a one-line reason. When $GITHUB_STEP_SUMMARY is set, a Markdown
+documents, unscored results, a --calibration of another scorer, an output
+that could not be written), each with a one-line reason.
+
+--calibration FILE adds both rates corrected for the judge's measured error
+and the probability that the candidate's true rate is below the baseline's
+(docs/judge-error.md); the gates still judge the observed rates. When $GITHUB_STEP_SUMMARY is set, a Markdown
 summary is appended to it.
 
 Flags:
@@ -166,6 +172,15 @@ Flags:
 	res, err := compare.Compare(base, cand, compare.Options{MinDocs: *minDocs, Intervals: iv, AllowSettings: *allowSettings})
 	if err != nil {
 		return inputError(err)
+	}
+	if *calPath != "" {
+		f, err := calibration.Read(*calPath)
+		if err == nil {
+			err = res.Calibrate(f, *calPath, iv.Seed)
+		}
+		if err != nil {
+			return inputError(err)
+		}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "hallu compare: warning: %s\n", w)

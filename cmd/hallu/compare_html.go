@@ -74,6 +74,8 @@ func writeCompareHTML(ctx context.Context, w io.Writer, paths [2]string, res *co
 		Flips:     flips,
 		FlipBase:  sides[0],
 		FlipCand:  sides[1],
+		// The corrected rates' section, with --calibration.
+		Calibration: res.Corrected,
 	}
 	return htmlreport.Write(w, in)
 }

@@ -9,11 +9,12 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hallu-eval/hallu/internal/atomicfile"
-
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/eval"
+	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/report"
+	"github.com/hallu-eval/hallu/results"
 )
 
 func init() {
@@ -34,8 +35,9 @@ func runReport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	common := fs.Bool("common", false, "rate hallucination and consistency only on the documents every model answered validly (the leaderboard's old protocol); answer rates still cover all documents")
 	mixed := fs.Bool("mixed-scorers", false, "allow models judged by different scorers (or versions, options, weights) in one table, with a scorer column; refused otherwise")
 	html := addHTMLFlags(fs)
+	calPath := fs.String("calibration", "", "add each model's hallucination rate corrected for the judge's error measured in calibration `FILE` (calibrate --calibration-out), and the models' ranking under uncertainty; see docs/judge-error.md")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] [PATH...]
+		fmt.Fprintf(stderr, `Usage: hallu report [--format F] [-o FILE] [--from hallu|vectara] [--ci wilson|bootstrap] [--common] [--calibration FILE] [PATH...]
 
 Each PATH is a result JSONL file, "-" for standard input, or a directory that
 is searched for *.jsonl files. Where a directory holds both judgments.jsonl
@@ -46,6 +48,13 @@ With no PATH, records are read from standard input.
 Every rate comes with a 95%% interval: Wilson score intervals by default, or
 percentile bootstrap intervals over documents with --ci bootstrap (repeatable:
 the same --bootstrap-seed gives the same intervals).
+
+--calibration FILE adds each model's rate corrected for the judge's
+measured error (Rogan–Gladen, with a 95%% interval carrying the labelled
+set's error too) and, for each pair of models, the probability that one's
+true rate is below the other's. The file must describe the scorer that
+judged the results (name, version, options, weights, threshold); another is
+refused (exit 2). See docs/judge-error.md.
 
 Flags:
 `)
@@ -119,14 +128,42 @@ Flags:
 			return exitCode(2, err)
 		}
 	}
+	var cal *calibration.Correction
+	if *calPath != "" {
+		if cal, err = correctStats(*calPath, stats, iv.Seed); err != nil {
+			html.finishStdin()
+			return exitCode(2, err)
+		}
+		html.calibration = cal
+	}
 	if *format == "html" && *from == "hallu" {
 		return html.write(ctx, paths, stats, stdout, stderr, *outPath)
 	}
-	opts := report.Options{AllowMixedScorers: *mixed}
+	opts := report.Options{AllowMixedScorers: *mixed, Calibration: cal}
 	if *outPath == "" {
 		return report.Write(stdout, *format, stats, opts)
 	}
 	return atomicfile.Write(*outPath, func(w io.Writer) error { return report.Write(w, *format, stats, opts) })
+}
+
+// correctStats reads the calibration file at path and corrects every
+// judged model's rate with it, after checking that it measured the scorer
+// identity, at the threshold, that judged the model.
+func correctStats(path string, stats []leaderboard.ModelStats, seed uint64) (*calibration.Correction, error) {
+	f, err := calibration.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	models := make([]calibration.Observed, 0, len(stats))
+	for _, s := range stats {
+		if len(s.Provenance.Scorers) > 0 {
+			if err := f.Check(path, s.Model, s.Provenance.Scorers[0].Identity, results.ConsistentThreshold); err != nil {
+				return nil, err
+			}
+		}
+		models = append(models, calibration.Observed{Model: s.Model, Hallucinated: s.Hallucinated, Judged: s.Judged})
+	}
+	return calibration.Correct(f, path, models, calibration.Options{Seed: seed}), nil
 }
 
 // addIntervalFlags declares the interval flags that report and compare

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/internal/atomicfile"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/pipeline"
@@ -27,6 +28,8 @@ import (
 type htmlReport struct {
 	maxDocs int
 	title   string
+	// calibration, when set, adds the corrected rates' section.
+	calibration *calibration.Correction
 
 	col     *htmlreport.Collector
 	teeOnce sync.Once
@@ -108,7 +111,7 @@ func (h *htmlReport) write(ctx context.Context, paths []string, stats []leaderbo
 	if err != nil {
 		return exitCode(2, err)
 	}
-	in := htmlreport.Input{Title: h.title, Generated: time.Now(), Stats: stats, Docs: col.Models(), MaxDocs: maxDocs(h.maxDocs)}
+	in := htmlreport.Input{Title: h.title, Generated: time.Now(), Stats: stats, Docs: col.Models(), MaxDocs: maxDocs(h.maxDocs), Calibration: h.calibration}
 	var mnotes []string
 	in.Manifest, in.Params, mnotes = pipeline.Manifests(paths)
 	in.Notes = append(notes, mnotes...)

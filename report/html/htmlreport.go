@@ -26,6 +26,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hallu-eval/hallu/calibration"
 	"github.com/hallu-eval/hallu/leaderboard"
 	"github.com/hallu-eval/hallu/results"
 	"github.com/hallu-eval/hallu/scorers/overlap"
@@ -61,6 +62,11 @@ type Input struct {
 	// when present; FlipBase and FlipCand name the two sides.
 	Flips              []Flip
 	FlipBase, FlipCand string
+
+	// Calibration, when set, adds the section of hallucination rates
+	// corrected for the judge's measured error and the models' ranking
+	// under uncertainty.
+	Calibration *calibration.Correction
 }
 
 // Flip is a document judged consistent on one side of a comparison and
@@ -115,6 +121,8 @@ type view struct {
 
 	Flips              []flipView
 	FlipBase, FlipCand string
+
+	Corrected *correctedView
 }
 
 type fact struct{ Name, Value string }
@@ -210,6 +218,7 @@ func build(in Input) view {
 		v.CIText = "a percentile bootstrap over documents"
 	}
 	v.Charts = charts(in.Stats, in.Params, colors)
+	v.Corrected = correctedOf(in.Calibration)
 	if in.Docs != nil {
 		v.HasDocs = true
 		v.MaxDocs = in.MaxDocs
