@@ -88,7 +88,7 @@ var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S
 
 // parseMetrics checks the text exposition format as Prometheus reads it
 // and returns each sample's value by its name and labels.
-func parseMetrics(t *testing.T, body []byte) map[string]float64 {
+func parseMetrics(t testing.TB, body []byte) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
 	typed := map[string]string{}
