@@ -125,6 +125,11 @@ func TestClientsThatHangUpLeakNothing(t *testing.T) {
 	resp, _ := post(t, client, url+"/v2/evaluate_factual_consistency", evalBody("warm", "up"))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	tr.CloseIdleConnections()
+	closeIdle := func() {
+		tr.CloseIdleConnections()
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections() // get's
+	}
+	closeIdle()
 	before := runtime.NumGoroutine()
 
 	const n = 20
@@ -152,7 +157,7 @@ func TestClientsThatHangUpLeakNothing(t *testing.T) {
 	tr.CloseIdleConnections()
 	require.Eventually(t, func() bool { return queued(t, url) == 0 }, testWait, pollEvery, "the departed clients' pairs were dropped")
 	require.Eventually(t, func() bool {
-		tr.CloseIdleConnections()
+		closeIdle()
 		return runtime.NumGoroutine() <= before
 	}, testWait, pollEvery, "goroutines: %d before, %d after", before, runtime.NumGoroutine())
 	assert.Equal(t, int64(2), hs.calls.Load(), "no batch was scored for the clients that left")
