@@ -255,7 +255,7 @@ func (b *batcher) scoreBatch(ctx context.Context, batch []*item) {
 		b.m.queueWait.observe(start.Sub(it.at).Seconds())
 	}
 	b.m.inflightBatches.Add(1)
-	res, err := b.score(ctx, pairs)
+	res, err := b.call(ctx, pairs)
 	b.m.inflightBatches.Add(-1)
 	took := time.Since(start)
 	b.m.batchSize.observe(float64(len(batch)))
@@ -289,4 +289,15 @@ func (b *batcher) scoreBatch(ctx context.Context, batch []*item) {
 			close(it.job.done)
 		}
 	}
+}
+
+// call runs the scorer, turning a panic into the batch's error: one bad
+// batch must not take the server and every other request down with it.
+func (b *batcher) call(ctx context.Context, pairs []scorers.Pair) (res []scorers.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("scorer panicked: %v", p)
+		}
+	}()
+	return b.score(ctx, pairs)
 }

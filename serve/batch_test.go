@@ -180,3 +180,29 @@ func TestFailedBatchFailsEachPair(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+func TestScorerPanicFailsOnlyItsBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBatcher(10, 1, time.Millisecond, newMetrics(1))
+		b.score = func(_ context.Context, p []scorers.Pair) ([]scorers.Result, error) {
+			if p[0].ID == "bad" {
+				panic("index out of range")
+			}
+			return []scorers.Result{{Score: 0.5}}, nil
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go b.run(ctx)
+		bad, err := b.submit([]scorers.Pair{{ID: "bad"}})
+		require.NoError(t, err)
+		good, err := b.submit([]scorers.Pair{{ID: "good"}})
+		require.NoError(t, err)
+		res, _ := bad.wait(context.Background())
+		assert.ErrorContains(t, res[0].Err, "scorer panicked: index out of range")
+		res, _ = good.wait(context.Background())
+		require.NoError(t, res[0].Err)
+		assert.Equal(t, 0.5, res[0].Score, "the worker went on")
+		cancel()
+		synctest.Wait()
+	})
+}

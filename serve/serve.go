@@ -19,9 +19,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/hallu-eval/hallu/scorers"
 )
@@ -165,7 +167,8 @@ func (s *Server) SetScorer(sc scorers.Scorer) {
 	s.startOnce.Do(func() {
 		id := scorers.IdentityOf(sc)
 		l := &loaded{sc: sc, identity: id, names: []string{id.Name}}
-		if id.Version != "" {
+		// A version such as HHEM-2.1-Open names a model; a bare "1" does not.
+		if strings.ContainsFunc(id.Version, unicode.IsLetter) && !strings.EqualFold(id.Version, id.Name) {
 			l.names = append(l.names, id.Version)
 		}
 		l.names = append(l.names, s.cfg.ModelAliases...)

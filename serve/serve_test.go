@@ -139,7 +139,7 @@ func TestBadRequestsSayWhatIsWrong(t *testing.T) {
 		{"blank text", ev, `{"generated_text": " ", "source_texts": ["s"]}`, 400, "generated_text is empty"},
 		{"no sources", ev, `{"generated_text": "x"}`, 400, "source_texts is missing or empty"},
 		{"blank sources", ev, `{"generated_text": "x", "source_texts": ["", " "]}`, 400, "only empty texts"},
-		{"model", ev, `{"generated_text": "x", "source_texts": ["s"], "model_parameters": {"model_name": "hhem_v2.3"}}`, 400, `model_name "hhem_v2.3" is not served here; this server answers "hash", "1"`},
+		{"model", ev, `{"generated_text": "x", "source_texts": ["s"], "model_parameters": {"model_name": "hhem_v2.3"}}`, 400, `model_name "hhem_v2.3" is not served here; this server answers "hash" (or name none)`},
 		{"too big", ev, map[string]any{"generated_text": strings.Repeat("x", 600), "source_texts": []string{"s"}}, 413, "limit of 512 bytes"},
 		{"no pairs", sc, `{"pairs": []}`, 400, "pairs is missing or empty"},
 		{"pair summary", sc, `{"pairs": [{"source": "s", "summary": "t"}, {"source": "s"}]}`, 400, "pairs[1].summary is missing or empty"},
