@@ -142,10 +142,9 @@ type Server struct {
 	// requests must still be scored.
 	workCtx    context.Context
 	stopWork   context.CancelFunc
-	workers    sync.WaitGroup
-	startOnce  sync.Once
-	closeOnce  sync.Once
-	httpServer *http.Server
+	workers   sync.WaitGroup
+	startOnce sync.Once
+	closeOnce sync.Once
 }
 
 // New builds a server with cfg's policy.
@@ -202,7 +201,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
 	}
-	s.httpServer = hs
 	s.cfg.Log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
