@@ -140,8 +140,8 @@ type Server struct {
 
 	// workCtx outlives the HTTP server's drain: batches of draining
 	// requests must still be scored.
-	workCtx    context.Context
-	stopWork   context.CancelFunc
+	workCtx   context.Context
+	stopWork  context.CancelFunc
 	workers   sync.WaitGroup
 	startOnce sync.Once
 	closeOnce sync.Once
