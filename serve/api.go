@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -91,7 +92,10 @@ func (s *Server) checkKey(w http.ResponseWriter, r *http.Request) int {
 	if got == "" {
 		return writeError(w, http.StatusUnauthorized, "missing x-api-key header")
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.APIKey)) != 1 {
+	// Digests first: ConstantTimeCompare returns early on a length
+	// mismatch, which would tell a prober the key's length.
+	g, k := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.APIKey))
+	if subtle.ConstantTimeCompare(g[:], k[:]) != 1 {
 		return writeError(w, http.StatusUnauthorized, "x-api-key is not this server's key")
 	}
 	return 0
