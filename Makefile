@@ -4,7 +4,7 @@ BIN     := bin/hallu
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-ollama vet fmt bench bench-hhem fuzz clean
+.PHONY: all build demo test test-deploy test-ollama vet fmt bench bench-hhem fuzz clean
 
 all: build
 
@@ -23,6 +23,13 @@ test:
 	$(GO) vet -tags purego ./scorers/hhem/...
 	$(GO) test -race -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -tags purego ./scorers/hhem/...
+	$(MAKE) test-deploy
+
+# The Kubernetes manifests decoded strictly into the API types and run
+# against the hallu they name; deploy/kubernetes is a module of its own so
+# that the main module does not depend on k8s.io/api.
+test-deploy:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 -timeout 8m ./...
 
 # hallu against a real Ollama (built from its Go module by scripts/ollama.sh,
 # cached outside the repository) serving tiny models written by the tests.
