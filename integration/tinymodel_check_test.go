@@ -10,22 +10,29 @@ import (
 	"github.com/hallu-eval/hallu/eval"
 )
 
-// next is the tiny model's greedy choice after token cur, computed as the
-// runners do when attention and MLP add nothing: RMSNorm of the embedding,
-// then the output matrix.
-func (w *tinyWeights) next(cur int) int {
+// logits are the tiny model's next-token logits after token cur, computed
+// as the runners do when attention and MLP add nothing: RMSNorm of the
+// embedding, then the output matrix.
+func (w *tinyWeights) logits(cur int) []float64 {
 	h := w.embd[cur*tinyDim : (cur+1)*tinyDim]
 	var ss float64
 	for _, v := range h {
 		ss += float64(v * v)
 	}
 	rms := math.Sqrt(ss/tinyDim + 1e-5)
-	best, bestLogit := -1, math.Inf(-1)
-	for j := 0; j < len(w.out)/tinyDim; j++ {
-		var l float64
+	out := make([]float64, len(w.out)/tinyDim)
+	for j := range out {
 		for k, v := range w.out[j*tinyDim : (j+1)*tinyDim] {
-			l += float64(v) * float64(h[k]) / rms
+			out[j] += float64(v) * float64(h[k]) / rms
 		}
+	}
+	return out
+}
+
+// next is the tiny model's greedy choice after token cur.
+func (w *tinyWeights) next(cur int) int {
+	best, bestLogit := -1, math.Inf(-1)
+	for j, l := range w.logits(cur) {
 		if l > bestLogit {
 			best, bestLogit = j, l
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -34,6 +35,14 @@ const (
 type tinyModel struct {
 	Name   string
 	Answer []string // the answer's tokens in GPT-2 byte-level form ("Ġ" = space)
+	// Rival, when set, is the runner-up where the model says
+	// Answer[RivalAt]: its logit there is Margin (natural-log units) below
+	// the answer token's, so the two share the probability in the ratio
+	// e^Margin : 1, and after it the answer goes on as after
+	// Answer[RivalAt]. A judge's P(yes) is then known in advance.
+	Rival   string
+	RivalAt int
+	Margin  float64
 }
 
 // answerText is the text the model replies.
@@ -117,6 +126,10 @@ func vocabulary(corpus string, answers ...[]string) (tokens []string, types []in
 	return tokens, types, ids
 }
 
+// tinyRMS is the RMS of a one-hot hidden state as the final norm computes
+// it, epsilon included.
+var tinyRMS = math.Sqrt(1.0/tinyDim + 1e-5)
+
 type f32s []float32
 
 func (d f32s) WriteTo(w io.Writer) (int64, error) {
@@ -155,7 +168,11 @@ func writeTinyGGUF(path string, m tinyModel, corpus string) error {
 }
 
 func buildTiny(m tinyModel, corpus string) (*tinyWeights, error) {
-	tokens, types, ids := vocabulary(corpus, m.Answer)
+	answers := [][]string{m.Answer}
+	if m.Rival != "" {
+		answers = append(answers, []string{m.Rival})
+	}
+	tokens, types, ids := vocabulary(corpus, answers...)
 	n := len(tokens)
 	if len(m.Answer)+1 > tinyDim {
 		return nil, fmt.Errorf("answer of %d tokens does not fit %d dimensions", len(m.Answer), tinyDim)
@@ -171,6 +188,16 @@ func buildTiny(m tinyModel, corpus string) (*tinyWeights, error) {
 		}
 		chain[i], slot[id] = id, i+1
 	}
+	rival := -1
+	if m.Rival != "" {
+		rival = ids[m.Rival]
+		if _, dup := slot[rival]; dup || m.RivalAt < 0 || m.RivalAt >= len(chain) || m.Margin <= 0 {
+			return nil, fmt.Errorf("rival %q at %d with margin %v: want a token outside the answer, a position in it and a positive margin", m.Rival, m.RivalAt, m.Margin)
+		}
+		// The rival's embedding is its answer token's, so the same token
+		// follows either.
+		slot[rival] = m.RivalAt + 1
+	}
 
 	embd := make(f32s, n*tinyDim)
 	for id := range n {
@@ -183,6 +210,11 @@ func buildTiny(m tinyModel, corpus string) (*tinyWeights, error) {
 		out[id*tinyDim+i] = scale
 	}
 	out[eos*tinyDim+len(chain)] = scale
+	if rival >= 0 {
+		// The final RMSNorm scales a one-hot hidden state to 1/rms, so a
+		// weight w gives the logit w/rms.
+		out[rival*tinyDim+m.RivalAt] = float32(scale - m.Margin*tinyRMS)
+	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := func(k int) f32s {
