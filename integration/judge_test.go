@@ -85,23 +85,21 @@ func TestJudgeTinyDesign(t *testing.T) {
 
 func judgeCorpus() string { return strings.Join(words, " ") }
 
-var (
-	judgeModelsOnce sync.Once
-	judgeModelsErr  error
-)
-
-// judgeModels creates the judge models on the shared server, once.
+// judgeModels creates the judge models on the shared server for the
+// test's duration: the other tests count what the server lists.
 func judgeModels(t *testing.T) {
 	t.Helper()
-	judgeModelsOnce.Do(func() {
-		for _, m := range []tinyModel{judgeMiniCheck, judgeGranite, judgeLynx} {
-			if judgeModelsErr = createModel(m, judgeCorpus(), judgeCtx); judgeModelsErr != nil {
-				return
-			}
+	for _, m := range []tinyModel{judgeMiniCheck, judgeGranite, judgeLynx} {
+		if err := createModel(m, judgeCorpus(), judgeCtx); err != nil {
+			t.Fatal(err)
 		}
-	})
-	if judgeModelsErr != nil {
-		t.Fatal(judgeModelsErr)
+		t.Cleanup(func() {
+			rm := exec.Command(env.ollama, "rm", m.Name)
+			rm.Env = ollamaEnv()
+			if out, err := rm.CombinedOutput(); err != nil {
+				t.Errorf("ollama rm %s: %v\n%s", m.Name, err, out)
+			}
+		})
 	}
 }
 
