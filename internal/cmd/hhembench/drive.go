@@ -71,7 +71,7 @@ func runDrive(ctx context.Context, args []string) error {
 	lengths := fs.String("lengths", "128,512,2048", "pair lengths in tokens")
 	threads := fs.String("threads", "1,2", "thread counts, each a separate set of worker processes")
 	rounds := fs.Int("rounds", 5, "timed rounds per length; contenders alternate within a round")
-	slow := fs.Float64("slow", 20, "a contender whose check pass takes longer than this many seconds is timed once at that length")
+	slow := fs.Float64("slow", 60, "a contender whose check pass takes longer than this many seconds is timed once at that length")
 	ortName := fs.String("ort", "ort", "contender the ratio column divides by")
 	logDir := fs.String("logs", os.TempDir(), "directory for the workers' stderr")
 	fs.Parse(args)
