@@ -4,7 +4,7 @@ BIN     := bin/hallu
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-deploy test-ollama vet fmt bench bench-hhem fuzz clean
+.PHONY: all build demo test test-deploy test-ollama vet fmt bench bench-hhem bench-hhem-run bench-hhem-long fuzz clean
 
 all: build
 
@@ -46,8 +46,16 @@ fmt:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
+# HHEM speed: kernel paths against ONNX Runtime and PyTorch; a whole
+# `hallu score` run; long inputs (docs/bench.md).
 bench-hhem:
-	./scripts/bench-hhem.sh
+	./scripts/bench-hhem.sh compare
+
+bench-hhem-run:
+	./scripts/bench-hhem.sh run
+
+bench-hhem-long:
+	./scripts/bench-hhem.sh long
 
 # A short fuzzing pass over every fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s

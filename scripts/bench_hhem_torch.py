@@ -1,25 +1,47 @@
 #!/usr/bin/env python3
-"""PyTorch CPU baseline for the Go HHEM/T5 encoder benchmark.
+"""PyTorch side of `make bench-hhem`: HHEM's T5 encoder classifier on the
+random weights that `hhembench gen` wrote, as a benchmark worker or as the
+source of the ONNX graph that ONNX Runtime runs.
 
-Runs the forward pass of HHEM-2.1-Open (T5ForTokenClassification over
-flan-t5-base, encoder only) with random weights of the real dimensions on
-one sequence of --tokens tokens, and prints pairs/s, tokens/s and the
-process's peak RSS. The encoder is written out by hand (the same math as
-Hugging Face's T5 encoder: RMS norm, unscaled attention with a bucketed
-relative-position bias, gated-GELU feed-forward) so that only torch is
-needed. For benchmarks only; no test depends on it.
+The encoder is written out by hand (the math of Hugging Face's T5 encoder:
+RMS norm, unscaled attention with a bucketed relative-position bias,
+gated-GELU feed-forward) so that only Debian's python3-torch is needed. As
+hallu does, the last block computes position 0 only, whose logits are the
+score.
 
-Usage: /usr/bin/python3 scripts/bench_hhem_torch.py --tokens 512 --threads 2
+  bench_hhem_torch.py worker DIR     serve passes (protocol: hhembench's package comment)
+  bench_hhem_torch.py export DIR     write DIR/model.onnx (opset 14, dynamic length)
+
+Threads: BENCH_THREADS (default 1).
 """
-import argparse
+import json
 import math
+import os
 import resource
+import struct
+import sys
 import time
 
 import torch
 
 
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = bytearray(f.read())
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{name}: dtype {info['dtype']}"
+        a, b = info["data_offsets"]
+        out[name] = torch.frombuffer(data, dtype=torch.float32, offset=a, count=(b - a) // 4).reshape(info["shape"])
+    return out
+
+
 def bucket(rel, num_buckets=32, max_distance=128):
+    # T5's bidirectional bucketing of key−query distances.
     half = num_buckets // 2
     out = (rel > 0).to(torch.long) * half
     n = rel.abs()
@@ -39,77 +61,78 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
 
 
-class Encoder:
-    def __init__(self, vocab=32128, d=768, heads=12, dkv=64, dff=2048, layers=12, labels=2, buckets=32):
-        g = torch.Generator().manual_seed(7)
-
-        def lin(out, inp):
-            return (torch.rand(out, inp, generator=g) * 2 - 1) * math.sqrt(3.0 / inp)
-
-        self.heads, self.dkv, self.buckets = heads, dkv, buckets
-        inner = heads * dkv
-        self.embed = torch.rand(vocab, d, generator=g) * 2 - 1
-        self.rel = torch.rand(buckets, heads, generator=g) * 2 - 1
+class HHEM(torch.nn.Module):
+    def __init__(self, w):
+        super().__init__()
+        p = "t5.transformer."
+        self.embed = w[p + "shared.weight"]
+        self.rel = w[p + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
+        self.buckets, self.heads = self.rel.shape
+        self.final = w[p + "encoder.final_layer_norm.weight"]
+        self.cls_w, self.cls_b = w["t5.classifier.weight"], w["t5.classifier.bias"]
         self.layers = []
-        for _ in range(layers):
+        i = 0
+        while f"{p}encoder.block.{i}.layer.0.layer_norm.weight" in w:
+            b = f"{p}encoder.block.{i}.layer."
+            a, f = b + "0.SelfAttention.", b + "1.DenseReluDense."
             self.layers.append(dict(
-                ln1=1 + 0.2 * (torch.rand(d, generator=g) * 2 - 1),
-                q=lin(inner, d), k=lin(inner, d), v=lin(inner, d), o=lin(d, inner),
-                ln2=1 + 0.2 * (torch.rand(d, generator=g) * 2 - 1),
-                wi0=lin(dff, d), wi1=lin(dff, d), wo=lin(d, dff),
-            ))
-        self.final = torch.ones(d)
-        self.cls_w = lin(labels, d)
-        self.cls_b = torch.zeros(labels)
+                ln1=w[b + "0.layer_norm.weight"], ln2=w[b + "1.layer_norm.weight"],
+                q=w[a + "q.weight"].T.contiguous(), k=w[a + "k.weight"].T.contiguous(),
+                v=w[a + "v.weight"].T.contiguous(), o=w[a + "o.weight"].T.contiguous(),
+                wi0=w[f + "wi_0.weight"].T.contiguous(), wi1=w[f + "wi_1.weight"].T.contiguous(),
+                wo=w[f + "wo.weight"].T.contiguous()))
+            i += 1
+        self.dkv = self.layers[0]["q"].shape[1] // self.heads
 
-    def params(self):
-        n = self.embed.numel() + self.rel.numel() + self.final.numel() + self.cls_w.numel() + self.cls_b.numel()
-        return n + sum(t.numel() for l in self.layers for t in l.values())
-
-    def logits(self, ids, last_row_only=False):
+    def forward(self, ids):
         L = ids.shape[0]
         x = self.embed[ids]
         pos = torch.arange(L)
         bias = self.rel[bucket(pos[None, :] - pos[:, None], self.buckets)].permute(2, 0, 1)  # [H, L, L]
         for i, l in enumerate(self.layers):
-            last = last_row_only and i == len(self.layers) - 1
+            last = i == len(self.layers) - 1
             h = rms(x, l["ln1"])
             hq = h[:1] if last else h
-            q = (hq @ l["q"].T).view(-1, self.heads, self.dkv).transpose(0, 1)
-            k = (h @ l["k"].T).view(L, self.heads, self.dkv).transpose(0, 1)
-            v = (h @ l["v"].T).view(L, self.heads, self.dkv).transpose(0, 1)
+            q = (hq @ l["q"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
+            k = (h @ l["k"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
+            v = (h @ l["v"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
             s = q @ k.transpose(1, 2) + (bias[:, :1] if last else bias)
             a = torch.softmax(s, dim=-1) @ v
             if last:
                 x = x[:1]
-            x = x + a.transpose(0, 1).reshape(x.shape[0], -1) @ l["o"].T
+            x = x + a.transpose(0, 1).reshape(x.shape[0], -1) @ l["o"]
             h = rms(x, l["ln2"])
-            x = x + (gelu_tanh(h @ l["wi0"].T) * (h @ l["wi1"].T)) @ l["wo"].T
+            x = x + (gelu_tanh(h @ l["wi0"]) * (h @ l["wi1"])) @ l["wo"]
         return rms(x[0], self.final) @ self.cls_w.T + self.cls_b
 
 
+def score(logits):
+    # softmax(logits)[1], as the logistic of the logit difference.
+    return 1.0 / (1.0 + math.exp(float(logits[0] - logits[1])))
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tokens", type=int, default=512)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--last-row-only", action="store_true",
-                    help="compute the last block for position 0 only, as the Go code does")
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    mode, d = sys.argv[1], sys.argv[2]
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
+    m = HHEM(load_safetensors(os.path.join(d, "model.safetensors")))
+    if mode == "export":
+        ids = torch.arange(100, 164)
+        torch.onnx.export(m, (ids,), os.path.join(d, "model.onnx"), input_names=["ids"],
+                          output_names=["logits"], dynamic_axes={"ids": {0: "tokens"}}, opset_version=14)
+        return
+    print(f"ready", flush=True)
+    print(f"torch {torch.__version__}, {threads} thread(s)", file=sys.stderr, flush=True)
     with torch.no_grad():
-        m = Encoder()
-        ids = torch.randint(0, 32128, (a.tokens,))
-        m.logits(ids, a.last_row_only)  # warm-up
-        t0 = time.perf_counter()
-        for _ in range(a.runs):
-            m.logits(ids, a.last_row_only)
-        sec = (time.perf_counter() - t0) / a.runs
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"torch {torch.__version__} threads={a.threads} params={m.params()} tokens={a.tokens} "
-          f"last_row_only={a.last_row_only} sec/pair={sec:.4f} pairs/s={1/sec:.3f} "
-          f"tokens/s={a.tokens/sec:.1f} peakRSS_MB={peak_mb:.0f}")
+        for line in sys.stdin:
+            if line.strip() == "rss":
+                print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", flush=True)
+                continue
+            ids = torch.tensor([int(t) for t in line.split()], dtype=torch.long)
+            t0 = time.perf_counter()
+            logits = m(ids)
+            sec = time.perf_counter() - t0
+            print(f"{sec:.6f} {score(logits):.9f}", flush=True)
 
 
 if __name__ == "__main__":
