@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,17 @@ func BenchmarkServeVsOffline(b *testing.B) {
 	// one HTTP request costs client and server; eight pairs per request
 	// through /v1/score show the share that is the request's.
 	b.Run("hhem-tiny/v1-score-8", func(b *testing.B) { benchServe(b, tinyHHEM(b), 512, 8) })
+	// HHEM-2.1-Open's full size, random weights: the model `make bench-hhem`
+	// writes (HALLU_BENCH_MODEL_DIR=~/.cache/hallu-bench/model). A pair
+	// costs a forward pass of flan-t5-base's encoder, as in real use.
+	if dir := os.Getenv("HALLU_BENCH_MODEL_DIR"); dir != "" {
+		b.Run("hhem-full-size", func(b *testing.B) {
+			sc, err := scorers.Open(context.Background(), "hhem", scorers.Options{"model-dir": dir})
+			require.NoError(b, err)
+			defer sc.Close()
+			benchServe(b, sc, 64, 1)
+		})
+	}
 }
 
 // benchServe scores n pairs offline and through the server, perRequest
