@@ -458,6 +458,16 @@ func checkCalls(t *testing.T, preset string, m tinyModel, calls []exchange, docs
 	}
 }
 
+// checkAsked asserts whether every call asked for log-probabilities.
+func checkAsked(t *testing.T, calls []exchange, logprobs bool) {
+	t.Helper()
+	for i, c := range calls {
+		if req := decodeJSON[chatRequest](t, c.req); req.Logprobs != logprobs {
+			t.Fatalf("call %d: logprobs %v sent, want %v", i, req.Logprobs, logprobs)
+		}
+	}
+}
+
 // judgeWords is the share of chat replies per answer word.
 func judgeWords(t *testing.T, calls []exchange) map[string]int {
 	t.Helper()
@@ -473,8 +483,9 @@ func judgeWords(t *testing.T, calls []exchange) map[string]int {
 
 // repeat=k on Ollama: at temperature 0 the k verdicts agree; at
 // temperature 1 the sampled answer words vary, but the log-probabilities
-// are the model's own, before temperature, so with them every repeat
-// scores the same P(yes) and only logprobs=false shows flips.
+// are the model's own, before temperature, so with them (logprobs=true)
+// every repeat scores the same P(yes); by default sampled repeats do
+// without them and score the sampled verdicts, which flip.
 func TestJudgeRepeat(t *testing.T) {
 	needServer(t)
 	judgeModels(t)
@@ -508,7 +519,7 @@ func TestJudgeRepeat(t *testing.T) {
 	hot := slices.Concat(base, []string{"repeat=7", "temperature=1"})
 
 	t.Run("temperature1-logprobs", func(t *testing.T) {
-		recs, calls := scoreWith(t, gen, hot...)
+		recs, calls := scoreWith(t, gen, slices.Concat(hot, []string{"logprobs=true"})...)
 		checkJudged(t, recs, docs, k, func(t *testing.T, j *results.Judgment) {
 			if len(j.Repeats) != k || j.Flipped {
 				t.Errorf("repeats %v flipped %v, want %d equal scores", j.Repeats, j.Flipped, k)
@@ -519,6 +530,7 @@ func TestJudgeRepeat(t *testing.T) {
 				}
 			}
 		})
+		checkAsked(t, calls, true)
 		words := judgeWords(t, calls)
 		t.Logf("temperature 1 with logprobs: replies %v of %d calls", words, docs*k)
 		if words["No"] == 0 || words["Yes"] == 0 {
@@ -526,8 +538,8 @@ func TestJudgeRepeat(t *testing.T) {
 		}
 	})
 
-	t.Run("temperature1-nologprobs", func(t *testing.T) {
-		recs, calls := scoreWith(t, gen, slices.Concat(hot, []string{"logprobs=false"})...)
+	t.Run("temperature1-default", func(t *testing.T) {
+		recs, calls := scoreWith(t, gen, hot...)
 		flipped, yes := 0, 0
 		checkJudged(t, recs, docs, k, func(t *testing.T, j *results.Judgment) {
 			if len(j.Repeats) != k {
@@ -550,7 +562,8 @@ func TestJudgeRepeat(t *testing.T) {
 				flipped++
 			}
 		})
-		t.Logf("temperature 1 without logprobs: %d of %d verdicts Yes (design %.2f), %d of %d documents flipped; replies %v",
+		checkAsked(t, calls, false)
+		t.Logf("temperature 1, logprobs by default off: %d of %d verdicts Yes (design %.2f), %d of %d documents flipped; replies %v",
 			yes, docs*k, p, flipped, docs, judgeWords(t, calls))
 		if flipped == 0 {
 			t.Errorf("no document flipped in %d repeats at temperature 1 with P(yes) %.2f", k, p)

@@ -165,6 +165,14 @@ func Open(opts scorers.Options) (*Judge, error) {
 			return nil, fmt.Errorf("option temperature=%q: want a number such as 0 or 0.7", t)
 		}
 	}
+	// Sampled repeats are there to show verdicts that flip; a score from
+	// log-probabilities cannot: servers take them from the model's
+	// distribution before temperature (Ollama v0.17.4 does), so every
+	// repeat would score the same P(supported) whichever word was
+	// sampled. Unless asked for, they are then not requested.
+	if _, set := opts["logprobs"]; !set && cfg.Repeat > 1 && cfg.Temperature > 0 {
+		cfg.Logprobs = false
+	}
 	keyEnv, explicit := opts["api-key-env"]
 	if !explicit || keyEnv == "" {
 		keyEnv = DefaultAPIKeyEnv

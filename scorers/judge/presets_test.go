@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -275,6 +276,57 @@ func TestRepeatKeepsEveryVerdictAndTheMajority(t *testing.T) {
 	assert.Equal(t, []float64{1, 0}, res[0].Repeats)
 	assert.Equal(t, 0.0, res[0].Score, "a tie counts as hallucinated")
 	assert.Contains(t, res[0].Explanation, "a tie counts as hallucinated")
+}
+
+// sampledFake answers as a server does at a temperature: the sampled
+// word (Yes, No, Yes, ...) and, when asked, log-probabilities from the
+// untempered distribution, the same each time.
+func sampledFake(t *testing.T) *rawFake {
+	var f *rawFake
+	f = newRawFake(t, func(w http.ResponseWriter, n int) {
+		word := "Yes"
+		if n%2 == 0 {
+			word = "No"
+		}
+		var lps []tokenLP
+		if strings.Contains(f.all()[n-1], `"logprobs":true`) {
+			lps = []tokenLP{{tok: word, lp: math.Log(0.8), top: map[string]float64{"Yes": 0.8, "No": 0.2}}}
+		}
+		writeReply(w, word, "stop", lps)
+	})
+	return f
+}
+
+// Sampled repeats score the sampled verdicts: log-probabilities, which
+// would give every repeat the same P(supported), are not asked for unless
+// the user does.
+func TestSampledRepeatsScoreTheSampledVerdicts(t *testing.T) {
+	f := sampledFake(t)
+	j := openPreset(t, f, PresetMiniCheck, "repeat=3", "temperature=0.7")
+	res, err := j.Score(context.Background(), []scorers.Pair{presetPair})
+	require.NoError(t, err)
+	require.NoError(t, res[0].Err)
+	assert.Equal(t, []float64{1, 0, 1}, res[0].Repeats)
+	for _, b := range f.all() {
+		assert.NotContains(t, b, "logprobs")
+	}
+	assert.Equal(t, "false", j.Identity().Options["logprobs"])
+
+	// Asked for, they are sent, and every repeat scores the same.
+	g := sampledFake(t)
+	j = openPreset(t, g, PresetMiniCheck, "repeat=3", "temperature=0.7", "logprobs=true")
+	res, err = j.Score(context.Background(), []scorers.Pair{presetPair})
+	require.NoError(t, err)
+	require.NoError(t, res[0].Err)
+	assert.InDeltaSlice(t, []float64{0.8, 0.8, 0.8}, res[0].Repeats, 1e-9)
+	assert.Contains(t, g.all()[0], `"logprobs":true`)
+	assert.Equal(t, "true", j.Identity().Options["logprobs"])
+
+	// At temperature 0, or judged once, the default stays on.
+	for _, extra := range [][]string{{"repeat=3"}, {"temperature=0.7"}} {
+		j := openPreset(t, sampledFake(t), PresetMiniCheck, extra...)
+		assert.Equal(t, "true", j.Identity().Options["logprobs"], "%v", extra)
+	}
 }
 
 func TestRepeatFailureFailsThePair(t *testing.T) {
