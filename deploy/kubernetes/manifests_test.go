@@ -221,21 +221,25 @@ func containerPort(c corev1.Container, p string) int32 {
 	return 0
 }
 
+// podSpec is the pod template of a workload, nil for other kinds.
+func podSpec(o object) *corev1.PodSpec {
+	switch v := o.obj.(type) {
+	case *appsv1.Deployment:
+		return &v.Spec.Template.Spec
+	case *batchv1.Job:
+		return &v.Spec.Template.Spec
+	}
+	return nil
+}
+
 // podContainers is every container of every pod template, init ones first
 // in the order they run.
 func podContainers(all []object) map[string][]corev1.Container {
 	out := map[string][]corev1.Container{}
 	for _, o := range all {
-		var spec *corev1.PodSpec
-		switch v := o.obj.(type) {
-		case *appsv1.Deployment:
-			spec = &v.Spec.Template.Spec
-		case *batchv1.Job:
-			spec = &v.Spec.Template.Spec
-		default:
-			continue
+		if spec := podSpec(o); spec != nil {
+			out[o.file] = append(append(out[o.file], spec.InitContainers...), spec.Containers...)
 		}
-		out[o.file] = append(append(out[o.file], spec.InitContainers...), spec.Containers...)
 	}
 	return out
 }
@@ -243,13 +247,8 @@ func podContainers(all []object) map[string][]corev1.Container {
 func TestVolumesAndVariablesAreDeclared(t *testing.T) {
 	all := loadAll(t)
 	for _, o := range all {
-		var spec *corev1.PodSpec
-		switch v := o.obj.(type) {
-		case *appsv1.Deployment:
-			spec = &v.Spec.Template.Spec
-		case *batchv1.Job:
-			spec = &v.Spec.Template.Spec
-		default:
+		spec := podSpec(o)
+		if spec == nil {
 			continue
 		}
 		vols := map[string]bool{}
