@@ -37,7 +37,7 @@ mkdir -p "$bin"
 
 go build -tags "${TAGS:-}" -o "$bin/hhembench" ./internal/cmd/hhembench
 [ -f "$dir/model.safetensors" ] || "$bin/hhembench" gen -dir "$dir"
-echo "# $(date -u +%FT%TZ), cores: $(nproc),$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), tags: ${TAGS:-none}, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ), hallu $(git describe --always --dirty 2>/dev/null || echo ?), cores: $(nproc),$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), tags: ${TAGS:-none}, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 skipped() { [[ " ${SKIP:-} " == *" $1 "* ]]; }
 
