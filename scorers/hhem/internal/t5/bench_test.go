@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // randSource serves random weights with a given Config's shapes, generated
@@ -200,4 +202,54 @@ func statusMB(field string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestOpProfile prints where a forward pass of the flan-t5-base-sized
+// random model spends its wall time, per kind of operation, at each length
+// in HALLU_HHEM_OPPROF (comma-separated token counts, e.g. 128,2048). It
+// only runs when that variable is set: it measures, it asserts nothing
+// beyond the parts adding up to no more than the whole.
+func TestOpProfile(t *testing.T) {
+	env := os.Getenv("HALLU_HHEM_OPPROF")
+	if env == "" {
+		t.Skip("set HALLU_HHEM_OPPROF=128,2048 to print a per-op profile")
+	}
+	m, err := build(newRandSource(flanT5Base, 7))
+	require.NoError(t, err)
+	defer m.Close()
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		require.NoError(t, err)
+		ids := make([]int, n)
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range ids {
+			ids[i] = r.IntN(flanT5Base.Vocab)
+		}
+		_, err = m.Logits(context.Background(), [][]int{ids}) // warm-up
+		require.NoError(t, err)
+		reps := max(1, 2048/n)
+		opTimes = map[string]time.Duration{}
+		start := time.Now()
+		for range reps {
+			_, err = m.Logits(context.Background(), [][]int{ids})
+			require.NoError(t, err)
+		}
+		total := time.Since(start)
+		times := opTimes
+		opTimes = nil
+		var ops []string
+		var sum time.Duration
+		for op, d := range times {
+			ops = append(ops, op)
+			sum += d
+		}
+		require.LessOrEqual(t, sum, total)
+		sort.Slice(ops, func(i, j int) bool { return times[ops[i]] > times[ops[j]] })
+		per := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(reps) }
+		fmt.Printf("tokens=%d workers=%d: %.1f ms per pass (%d passes)\n", n, tensor.Workers(), per(total), reps)
+		for _, op := range ops {
+			fmt.Printf("  %-10s %8.2f ms %5.1f%%\n", op, per(times[op]), 100*times[op].Seconds()/total.Seconds())
+		}
+		fmt.Printf("  %-10s %8.2f ms %5.1f%%\n", "other", per(total-sum), 100*(total-sum).Seconds()/total.Seconds())
+	}
 }
