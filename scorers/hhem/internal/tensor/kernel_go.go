@@ -44,6 +44,9 @@ func (p *Packed) PackKN(b []float32, ldb int) {
 
 // matmulTile computes rows [r0,r1) × panels [p0,p1) of the product.
 func matmulTile(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
+	if matmulTileFast(dst, ldd, x, ldx, r0, r1, b, p0, p1, acc) {
+		return
+	}
 	var edgeA [tileRows * kBlock]float32
 	var edgeC [tileRows * PanelWidth]float32
 	for k0 := 0; k0 < b.K; k0 += kBlock {

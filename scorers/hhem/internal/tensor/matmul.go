@@ -9,7 +9,7 @@ import (
 const (
 	tileRows = 6   // rows of X per micro-kernel call
 	kBlock   = 256 // K slice per pass: a 256×16 panel slice (16 KB) stays in L1
-	mBlock   = 72  // rows per work item: 72×256 of X (72 KB) stays in L2
+	mBlock   = 84  // rows per work item: 84×256 of X (84 KB) stays in L2; a multiple of both tiles' heights (6 and 14)
 )
 
 // MatMul computes dst = X·B (or dst += X·B when acc) on the calling
