@@ -19,3 +19,7 @@ func addMax(x, b []float32) float32 { return addMaxGo(x, b) }
 func expSum(x []float32, shift float32) float32 { return expSumGo(x, shift) }
 
 func geluMul(a, b []float32) { geluMulGo(a, b) }
+
+func qKernel(prec Precision, steps int, a []uint32, b [2][]uint32, c []float32, ldc int, acc bool, ep *qEpilogue) {
+	qKernelGo(prec, steps, a, b, c, ldc, acc, ep)
+}

@@ -17,12 +17,20 @@ const (
 // ldd. Callers that run many independent products in parallel use this
 // serial form inside their own workers.
 func MatMul(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) {
+	if b.prec != FP32 {
+		parMatMulQ(dst, ldd, x, ldx, m, b, acc, 1)
+		return
+	}
 	matmulTile(dst, ldd, x, ldx, 0, m, b, 0, b.Panels(), acc)
 }
 
 // ParMatMul is MatMul spread over up to GOMAXPROCS goroutines, each taking
 // blocks of rows × panels of columns.
 func ParMatMul(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) {
+	if b.prec != FP32 {
+		parMatMulQ(dst, ldd, x, ldx, m, b, acc, Workers())
+		return
+	}
 	panels := b.Panels()
 	rowTiles := (m + mBlock - 1) / mBlock
 	w := Workers()
