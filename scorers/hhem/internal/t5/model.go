@@ -21,6 +21,7 @@ type Model struct {
 	clsB      []float32
 	layers    []layer
 	closers   []func() error
+	prec      tensor.Precision
 }
 
 type layer struct {
@@ -31,6 +32,9 @@ type layer struct {
 	wi       *tensor.Packed // DModel → [wi_0 | wi_1], 2·DFF
 	wo       *tensor.Packed // DFF → DModel
 }
+
+// Precision is the format the linear layers multiply in.
+func (m *Model) Precision() tensor.Precision { return m.prec }
 
 // Config reports the inferred dimensions.
 func (m *Model) Config() Config { return m.cfg }
