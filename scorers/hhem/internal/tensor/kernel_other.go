@@ -23,3 +23,7 @@ func geluMul(a, b []float32) { geluMulGo(a, b) }
 func qKernel(prec Precision, steps int, a []uint32, b [2][]uint32, c []float32, ldc int, acc bool, ep *qEpilogue) {
 	qKernelGo(prec, steps, a, b, c, ldc, acc, ep)
 }
+
+func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
+	return false
+}

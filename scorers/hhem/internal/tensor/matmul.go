@@ -31,6 +31,9 @@ func ParMatMul(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc b
 		parMatMulQ(dst, ldd, x, ldx, m, b, acc, Workers())
 		return
 	}
+	if parMatMulFast(dst, ldd, x, ldx, m, b, acc) {
+		return
+	}
 	panels := b.Panels()
 	rowTiles := (m + mBlock - 1) / mBlock
 	w := Workers()

@@ -25,7 +25,8 @@ func pathShapes(r *rand.Rand) []struct{ m, k, n int } {
 		struct{ m, k, n int }{14, 64, 32}, struct{ m, k, n int }{13, 17, 31},
 		struct{ m, k, n int }{15, 255, 33}, struct{ m, k, n int }{28, 256, 64},
 		struct{ m, k, n int }{85, 257, 48}, struct{ m, k, n int }{84, 512, 16},
-		struct{ m, k, n int }{169, 100, 80},
+		struct{ m, k, n int }{169, 100, 80}, struct{ m, k, n int }{100, 300, 64},
+		struct{ m, k, n int }{5, 2100, 64}, struct{ m, k, n int }{84, 128, 64},
 	)
 	for range 8 {
 		out = append(out, struct{ m, k, n int }{1 + r.IntN(200), 1 + r.IntN(600), 1 + r.IntN(150)})
@@ -52,6 +53,11 @@ func TestKernelPathsMatchGo(t *testing.T) {
 			withPath(t, path, func() {
 				ParMatMul(got[i], ldd, x, s.k, s.m, p, true)
 			})
+			serial := append([]float32(nil), init...)
+			withPath(t, path, func() {
+				MatMul(serial, ldd, x, s.k, s.m, p, true)
+			})
+			require.InDeltaSlice(t, toF64(got[i]), toF64(serial), 2e-6*float64(s.k), "path %s serial shape %+v", path, s)
 		}
 		for i := 1; i < len(paths); i++ {
 			require.InDeltaSlice(t, toF64(got[0]), toF64(got[i]), 2e-6*float64(s.k), "path %s shape %+v", paths[i], s)
