@@ -27,3 +27,9 @@ func qKernel(prec Precision, steps int, a []uint32, b [2][]uint32, c []float32, 
 func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
 	return false
 }
+
+func absMax(x []float32) float32 { return absMaxGo(x) }
+
+func quantI8(x []float32, inv float32, out []byte) { quantI8Go(x, inv, out) }
+
+func toBF16(x []float32, out []uint16) { toBF16Go(x, out) }

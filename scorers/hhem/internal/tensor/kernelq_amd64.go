@@ -57,3 +57,45 @@ func qKernel(prec Precision, steps int, a []uint32, b [2][]uint32, c []float32, 
 		kernel14x32VNNI(steps, &a[0], &b[0][0], &b[1][0], &c[0], ldc, acc, &ep.sa[0], &ep.corr[0], &ep.scale[0])
 	}
 }
+
+//go:noescape
+func absMaxAVX512(x *float32, n int) float32
+
+//go:noescape
+func quantI8AVX512(x *float32, n int, inv float32, out *byte)
+
+//go:noescape
+func toBF16AVX512(x *float32, n int, out *uint16)
+
+// The activation converters: assembly on the AVX-512 path for whole
+// 16-value vectors, Go for the rest.
+
+func absMax(x []float32) float32 {
+	n := len(x) &^ 15
+	if kernelPath != pathAVX512 || n == 0 {
+		return absMaxGo(x)
+	}
+	return max(absMaxAVX512(&x[0], n), absMaxGo(x[n:]))
+}
+
+func quantI8(x []float32, inv float32, out []byte) {
+	n := len(x) &^ 15
+	if kernelPath != pathAVX512 || n == 0 {
+		quantI8Go(x, inv, out)
+		return
+	}
+	_ = out[len(x)-1]
+	quantI8AVX512(&x[0], n, inv, &out[0])
+	quantI8Go(x[n:], inv, out[n:])
+}
+
+func toBF16(x []float32, out []uint16) {
+	n := len(x) &^ 15
+	if kernelPath != pathAVX512 || n == 0 {
+		toBF16Go(x, out)
+		return
+	}
+	_ = out[len(x)-1]
+	toBF16AVX512(&x[0], n, &out[0])
+	toBF16Go(x[n:], out[n:])
+}

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sync"
@@ -210,40 +211,60 @@ func packAQ(s *qScratch, x []float32, ldx, m int, b *Packed) {
 				}
 				k0 := st0 * g
 				row := x[r*ldx+k0 : r*ldx+min(b.K, k0+steps*g)]
+				var buf [4 * qSteps]byte
 				if prec == BF16 {
-					for st := 0; st < steps; st++ {
-						lo := BF16Bits(row[2*st])
-						var hi uint32
-						if 2*st+1 < len(row) {
-							hi = BF16Bits(row[2*st+1])
-						}
-						tile[st*mrQ+i] = lo | hi<<16
+					toBF16(row, unsafe.Slice((*uint16)(unsafe.Pointer(&buf[0])), 2*qSteps)[:len(row)])
+					clear(buf[2*len(row) : 4*steps])
+				} else {
+					amax := absMax(row)
+					var inv float32
+					if amax > 0 {
+						inv = 127 / amax
 					}
-					continue
+					s.sa[kb*tiles*mrQ+r] = amax / 127
+					quantI8(row, inv, buf[:len(row)])
+					for k := len(row); k < 4*steps; k++ {
+						buf[k] = 128
+					}
 				}
-				var amax float32
-				for _, v := range row {
-					amax = max(amax, abs32(v))
-				}
-				var inv float32
-				if amax > 0 {
-					inv = 127 / amax
-				}
-				s.sa[kb*tiles*mrQ+r] = amax / 127
 				for st := 0; st < steps; st++ {
-					var word uint32
-					for e := 0; e < 4; e++ {
-						v := int32(0)
-						if k := 4*st + e; k < len(row) {
-							v = roundClamp(row[k] * inv)
-						}
-						word |= uint32(v+128) << (8 * e)
-					}
-					tile[st*mrQ+i] = word
+					tile[st*mrQ+i] = binary.LittleEndian.Uint32(buf[4*st:])
 				}
 			}
 		}
 	})
+}
+
+func absMaxGo(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		m = max(m, abs32(v))
+	}
+	return m
+}
+
+// quantI8Go sets out[i] = round(x[i]·inv) + 128, rounding halves to even
+// as the assembly's VCVTPS2DQ does.
+func quantI8Go(x []float32, inv float32, out []byte) {
+	out = out[:len(x)]
+	for i, v := range x {
+		q := min(max(roundEven(v*inv), -127), 127)
+		out[i] = byte(q + 128)
+	}
+}
+
+// roundEven rounds to the nearest integer, halves to even, for |v| < 2²²:
+// adding and subtracting 1.5·2²³ leaves no fraction bits to keep.
+func roundEven(v float32) int32 {
+	const magic = 12582912 // 1.5·2²³
+	return int32((v + magic) - magic)
+}
+
+func toBF16Go(x []float32, out []uint16) {
+	out = out[:len(x)]
+	for i, v := range x {
+		out[i] = uint16(BF16Bits(v))
+	}
 }
 
 // aqOffset is where k block kb's tile t starts in the packed activations.

@@ -90,3 +90,40 @@ func TestQuantKernels(t *testing.T) {
 		}
 	}
 }
+
+// The activation converters agree across paths, bit for bit, ties
+// included.
+func TestActivationConverters(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 15, 16, 17, 100, 512} {
+		x := randSlice(r, n)
+		for i := range x {
+			x[i] *= 5
+		}
+		x[0] = -4.5 // ×1 a tie: rounds to -4, as 2.5 would to 2
+		if n > 1 {
+			x[n-1] = 2.5
+		}
+		var q0 []byte
+		var b0 []uint16
+		var m0 float32
+		for i, path := range KernelPaths() {
+			q := make([]byte, n)
+			b := make([]uint16, n)
+			var m float32
+			withPath(t, path, func() {
+				m = absMax(x)
+				quantI8(x, 1, q)
+				toBF16(x, b)
+			})
+			if i == 0 {
+				q0, b0, m0 = q, b, m
+				require.Equal(t, byte(128-4), q[0])
+				continue
+			}
+			require.Equal(t, m0, m, "path %s n=%d", path, n)
+			require.Equal(t, q0, q, "path %s n=%d", path, n)
+			require.Equal(t, b0, b, "path %s n=%d", path, n)
+		}
+	}
+}
