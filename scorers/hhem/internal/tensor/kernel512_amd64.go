@@ -81,7 +81,7 @@ func narrow(b *Packed, p0, p1 int) bool { return b.N == 4*PanelWidth && p0 == 0 
 // parallel, then the same work items as ParMatMul run on it. It reports
 // whether it ran.
 func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
-	if kernelPath != pathAVX512 || narrow(b, 0, b.Panels()) || m <= 0 || b.K == 0 {
+	if !panelLayout || kernelPath != pathAVX512 || narrow(b, 0, b.Panels()) || m <= 0 || b.K == 0 {
 		return false
 	}
 	w := Workers()

@@ -2,6 +2,11 @@
 
 package tensor
 
+// panelLayout says fp32 weights are stored in 16-column panels, the
+// layout the assembly tiles read (the openblas build stores them
+// row-major).
+const panelLayout = true
+
 // packedSize is the storage a K×N Packed needs.
 func packedSize(k, n int) int { return (n + PanelWidth - 1) / PanelWidth * PanelWidth * k }
 
