@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hallu-eval/hallu/scorers"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // wordEncoder makes one token per whitespace-separated word plus </s> (1),
@@ -74,7 +75,7 @@ func withFakes(t *testing.T, m *fakeModel) (opts scorers.Options, loads *atomic.
 	}
 	loads = &atomic.Int32{}
 	oldM, oldT := loadModel, loadTokenizer
-	loadModel = func(string) (model, error) { loads.Add(1); return m, nil }
+	loadModel = func(string, tensor.Precision) (model, error) { loads.Add(1); return m, nil }
 	loadTokenizer = func(string) (encoder, error) { return wordEncoder{}, nil }
 	t.Cleanup(func() { loadModel, loadTokenizer = oldM, oldT })
 	return scorers.Options{"model-dir": dir}, loads
@@ -286,7 +287,7 @@ func TestLoadFailureIsRetried(t *testing.T) {
 	m := &fakeModel{}
 	opts, loads := withFakes(t, m)
 	good := loadModel
-	loadModel = func(string) (model, error) { return nil, errors.New("truncated header") }
+	loadModel = func(string, tensor.Precision) (model, error) { return nil, errors.New("truncated header") }
 	_, err := Open(context.Background(), opts)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "truncated header")

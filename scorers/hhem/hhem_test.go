@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -105,6 +106,31 @@ func TestScoresMatchGolden(t *testing.T) {
 				require.NoError(t, res[i].Err)
 				assert.InDelta(t, c.Score, res[i].Score, 1e-4, "case %q", c.Hypothesis)
 			}
+		})
+	}
+}
+
+// The reduced precisions score the golden cases close to the reference
+// (the tiny model's scores sit near 0.5, so this bounds the logit error
+// too); docs/scorers.md has the full-size model's figures.
+func TestReducedPrecisionScoresNearGolden(t *testing.T) {
+	cases := golden(t)
+	for prec, tol := range map[string]float64{"fp32": 1e-4, "bf16": 0.02, "int8": 0.03} {
+		t.Run(prec, func(t *testing.T) {
+			opts := fixtureOpts(t)
+			opts["precision"] = prec
+			s, err := scorers.Open(context.Background(), "hhem", opts)
+			require.NoError(t, err)
+			defer s.Close()
+			res, err := s.Score(context.Background(), pairs(cases))
+			require.NoError(t, err)
+			var worst float64
+			for i, c := range cases {
+				require.NoError(t, res[i].Err)
+				assert.InDelta(t, c.Score, res[i].Score, tol, "case %q", c.Hypothesis)
+				worst = max(worst, math.Abs(c.Score-res[i].Score))
+			}
+			t.Logf("precision %s: largest |Δscore| %.2g over %d golden cases", prec, worst, len(cases))
 		})
 	}
 }

@@ -70,6 +70,19 @@ func TestIdentityPinsTheWeights(t *testing.T) {
 	assert.Equal(t, "64", truncated.Options["max-tokens"])
 	assert.NotEqual(t, plain.Key(), truncated.Key())
 
+	// The default precision keeps the identity judgments had before the
+	// option existed; another precision is another judge.
+	opts = fixtureOpts(t)
+	opts["precision"] = "fp32"
+	assert.Equal(t, plain, identityOf(t, opts), "precision=fp32 is the default")
+	opts["precision"] = "int8"
+	quant := identityOf(t, opts)
+	assert.Equal(t, map[string]string{"max-tokens": "0", "precision": "int8"}, quant.Options)
+	assert.Equal(t, want, quant.Weights)
+	assert.NotEqual(t, plain.Key(), quant.Key())
+	opts["precision"] = "bf16"
+	assert.NotEqual(t, quant.Key(), identityOf(t, opts).Key())
+
 	// Chunking wraps the scorer; its identity keeps the weights.
 	opts = fixtureOpts(t)
 	opts[scorers.ChunkWordsOption] = "50"
@@ -130,6 +143,7 @@ func TestOnlyAbsenceIsNotFound(t *testing.T) {
 		"option typo":                  {"bacth": "8"},
 		"option typo beside model-dir": {"model-dir": tiny, "tokenizer-dir": t5dir, "bacth": "8"},
 		"bad option value":             {"batch": "0"},
+		"unknown precision":            {"model-dir": tiny, "tokenizer-dir": t5dir, "precision": "fp16"},
 		"model-dir missing":            {"model-dir": filepath.Join(home, "no-such-dir")},
 		"model-dir without the model":  {"model-dir": t.TempDir()},
 		"model-dir is a file":          {"model-dir": notADir},

@@ -2,6 +2,7 @@ package hhem
 
 import (
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/t5"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/tokenizer"
 )
 
@@ -16,8 +17,8 @@ var (
 		}
 		return t, nil
 	}
-	loadModel = func(path string) (model, error) {
-		m, err := t5.Load(path)
+	loadModel = func(path string, prec tensor.Precision) (model, error) {
+		m, err := t5.LoadAs(path, prec)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // weights is a loaded model and tokenizer, shared by every scorer in the
@@ -31,10 +33,11 @@ var (
 	loaded   = map[string]*weights{}
 )
 
-// acquire returns the shared weights for f, loading them on first use.
-// Concurrent first users wait for one load instead of each loading.
-func acquire(ctx context.Context, f Files) (*weights, error) {
-	key := absPath(f.Model) + "\x00" + absPath(f.TokenizerDir)
+// acquire returns the shared weights for f in precision prec, loading them
+// on first use. Concurrent first users wait for one load instead of each
+// loading.
+func acquire(ctx context.Context, f Files, prec tensor.Precision) (*weights, error) {
+	key := absPath(f.Model) + "\x00" + absPath(f.TokenizerDir) + "\x00" + prec.String()
 	loadedMu.Lock()
 	w, ok := loaded[key]
 	if ok {
@@ -72,7 +75,7 @@ func acquire(ctx context.Context, f Files) (*weights, error) {
 	w.tok, w.err = loadTokenizer(f.TokenizerDir)
 	if w.err != nil {
 		w.err = fmt.Errorf("tokenizer %s: %w", f.TokenizerDir, w.err)
-	} else if w.m, w.err = loadModel(f.Model); w.err != nil {
+	} else if w.m, w.err = loadModel(f.Model, prec); w.err != nil {
 		w.err = fmt.Errorf("model %s: %w", f.Model, w.err)
 	}
 	if w.err != nil {

@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/safetensors"
+	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
 
 // randSource serves random weights with a given Config's shapes, generated
@@ -91,7 +93,7 @@ var flanT5Base = Config{Vocab: 32128, DModel: 768, Heads: 12, DKV: 64, DFF: 2048
 
 func TestRandSourceBuildsConfig(t *testing.T) {
 	small := Config{Vocab: 100, DModel: 32, Heads: 4, DKV: 8, DFF: 48, Layers: 3, NumLabels: 3, NumBuckets: 32}
-	m, err := build(newRandSource(small, 1))
+	m, err := build(newRandSource(small, 1), tensor.FP32)
 	require.NoError(t, err)
 	defer m.Close()
 	small.MaxDistance, small.Eps = 128, 1e-6
@@ -107,37 +109,60 @@ func TestRandSourceBuildsConfig(t *testing.T) {
 
 // BenchmarkLogits runs a random model of flan-t5-base's real dimensions on
 // one sequence of each length (8192 shows memory staying linear; the
-// script runs 128, 512 and 2048 by default). Run one length per process
-// (scripts/bench-hhem.sh does) for its peak-memory figure to mean anything.
-func BenchmarkLogits(b *testing.B) {
+// script runs 128, 512 and 2048 by default), in each precision
+// (tokens=N/prec=fp32|bf16|int8); BenchmarkLogitsBatch runs 8 sequences
+// at a time. HALLU_KERNEL=avx2 (or go) forces a slower kernel path. Run
+// one length and precision per process for its peak-memory figure to mean
+// anything.
+func BenchmarkLogits(b *testing.B) { benchLogits(b, 1) }
+
+// BenchmarkLogitsBatch is BenchmarkLogits with 8 sequences per pass.
+func BenchmarkLogitsBatch(b *testing.B) { benchLogits(b, 8) }
+
+func benchLogits(b *testing.B, batchSize int) {
+	models := map[tensor.Precision]*Model{}
+	defer func() {
+		for _, m := range models {
+			m.Close()
+		}
+	}()
 	for _, n := range []int{128, 512, 2048, 8192} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
-			m, err := build(newRandSource(flanT5Base, 7))
-			if err != nil {
-				b.Fatal(err)
+			for _, prec := range []tensor.Precision{tensor.FP32, tensor.BF16, tensor.Int8} {
+				b.Run("prec="+prec.String(), func(b *testing.B) {
+					m := models[prec]
+					if m == nil {
+						var err error
+						if m, err = build(newRandSource(flanT5Base, 7), prec); err != nil {
+							b.Fatal(err)
+						}
+						models[prec] = m
+						runtime.GC()
+						debug.FreeOSMemory()
+					}
+					r := rand.New(rand.NewPCG(1, 2))
+					batch := make([][]int, batchSize)
+					for s := range batch {
+						batch[s] = make([]int, n)
+						for i := range batch[s] {
+							batch[s][i] = r.IntN(flanT5Base.Vocab)
+						}
+					}
+					if _, err := m.Logits(context.Background(), batch); err != nil { // warm-up
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					for range b.N {
+						if _, err := m.Logits(context.Background(), batch); err != nil {
+							b.Fatal(err)
+						}
+					}
+					sec := b.Elapsed().Seconds()
+					b.ReportMetric(float64(b.N*batchSize)/sec, "pairs/s")
+					b.ReportMetric(float64(b.N*batchSize*n)/sec, "tokens/s")
+					b.ReportMetric(peakRSSMB(), "peakRSS_MB")
+				})
 			}
-			defer m.Close()
-			runtime.GC()
-			debug.FreeOSMemory()
-			ids := make([]int, n)
-			r := rand.New(rand.NewPCG(1, 2))
-			for i := range ids {
-				ids[i] = r.IntN(flanT5Base.Vocab)
-			}
-			batch := [][]int{ids}
-			if _, err := m.Logits(context.Background(), batch); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			for range b.N {
-				if _, err := m.Logits(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			sec := b.Elapsed().Seconds()
-			b.ReportMetric(float64(b.N)/sec, "pairs/s")
-			b.ReportMetric(float64(b.N*n)/sec, "tokens/s")
-			b.ReportMetric(peakRSSMB(), "peakRSS_MB")
 		})
 	}
 }
@@ -200,4 +225,61 @@ func statusMB(field string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestOpProfile prints where a forward pass of the flan-t5-base-sized
+// random model spends its wall time, per kind of operation, at each length
+// in HALLU_HHEM_OPPROF (comma-separated token counts, e.g. 128,2048). It
+// only runs when that variable is set (HALLU_HHEM_PREC picks the
+// precision, HALLU_KERNEL the kernel path): it measures, it asserts nothing
+// beyond the parts adding up to no more than the whole.
+func TestOpProfile(t *testing.T) {
+	env := os.Getenv("HALLU_HHEM_OPPROF")
+	if env == "" {
+		t.Skip("set HALLU_HHEM_OPPROF=128,2048 to print a per-op profile")
+	}
+	prec := tensor.FP32
+	if v := os.Getenv("HALLU_HHEM_PREC"); v != "" {
+		var err error
+		prec, err = tensor.ParsePrecision(v)
+		require.NoError(t, err)
+	}
+	m, err := build(newRandSource(flanT5Base, 7), prec)
+	require.NoError(t, err)
+	defer m.Close()
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		require.NoError(t, err)
+		ids := make([]int, n)
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range ids {
+			ids[i] = r.IntN(flanT5Base.Vocab)
+		}
+		_, err = m.Logits(context.Background(), [][]int{ids}) // warm-up
+		require.NoError(t, err)
+		reps := max(1, 2048/n)
+		opTimes = map[string]time.Duration{}
+		start := time.Now()
+		for range reps {
+			_, err = m.Logits(context.Background(), [][]int{ids})
+			require.NoError(t, err)
+		}
+		total := time.Since(start)
+		times := opTimes
+		opTimes = nil
+		var ops []string
+		var sum time.Duration
+		for op, d := range times {
+			ops = append(ops, op)
+			sum += d
+		}
+		require.LessOrEqual(t, sum, total)
+		sort.Slice(ops, func(i, j int) bool { return times[ops[i]] > times[ops[j]] })
+		per := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(reps) }
+		fmt.Printf("tokens=%d workers=%d kernels=%s precision=%s: %.1f ms per pass (%d passes)\n", n, tensor.Workers(), tensor.KernelPath(), prec, per(total), reps)
+		for _, op := range ops {
+			fmt.Printf("  %-10s %8.2f ms %5.1f%%\n", op, per(times[op]), 100*times[op].Seconds()/total.Seconds())
+		}
+		fmt.Printf("  %-10s %8.2f ms %5.1f%%\n", "other", per(total-sum), 100*(total-sum).Seconds()/total.Seconds())
+	}
 }

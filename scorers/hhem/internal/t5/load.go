@@ -78,12 +78,17 @@ func (s fileSource) release(name string)                    { s.f.Release(name) 
 // Load reads a HHEM-style T5 encoder classifier from a safetensors file,
 // checking every tensor's shape against the dimensions it infers. The
 // file stays mapped (the embedding is used in place) until Close.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return LoadAs(path, tensor.FP32) }
+
+// LoadAs is Load with the linear layers' weights converted once to prec
+// (see tensor.Precision); attention, norms and the classifier stay
+// float32.
+func LoadAs(path string, prec tensor.Precision) (*Model, error) {
 	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	m, err := build(fileSource{f})
+	m, err := build(fileSource{f}, prec)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("t5 %s: %w", path, err)
@@ -93,8 +98,9 @@ func Load(path string) (*Model, error) {
 }
 
 type loader struct {
-	src source
-	err error
+	src  source
+	prec tensor.Precision
+	err  error
 }
 
 // get returns a tensor after checking its shape; the first failure sticks.
@@ -141,7 +147,7 @@ func (l *loader) linear(names []string, out, in int) *tensor.Packed {
 	if l.err != nil {
 		return nil
 	}
-	p, err := tensor.PackLinear(w, len(names)*out, in)
+	p, err := tensor.PackLinearAs(w, len(names)*out, in, l.prec)
 	if err != nil {
 		l.err = err
 		return nil
@@ -228,13 +234,13 @@ func embedName(src source) string {
 	return prefix + "shared.weight"
 }
 
-func build(src source) (*Model, error) {
+func build(src source, prec tensor.Precision) (*Model, error) {
 	c, err := inferConfig(src)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: c}
-	l := &loader{src: src}
+	m := &Model{cfg: c, prec: prec}
+	l := &loader{src: src, prec: prec}
 	d, inner := c.DModel, c.Heads*c.DKV
 	// The embedding stays where the source has it (mapped, for a file):
 	// only the rows of the tokens seen are ever touched.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/hallu-eval/hallu/scorers/hhem/internal/tensor"
 )
@@ -20,6 +21,7 @@ type Model struct {
 	clsB      []float32
 	layers    []layer
 	closers   []func() error
+	prec      tensor.Precision
 }
 
 type layer struct {
@@ -30,6 +32,9 @@ type layer struct {
 	wi       *tensor.Packed // DModel → [wi_0 | wi_1], 2·DFF
 	wo       *tensor.Packed // DFF → DModel
 }
+
+// Precision is the format the linear layers multiply in.
+func (m *Model) Precision() tensor.Precision { return m.prec }
 
 // Config reports the inferred dimensions.
 func (m *Model) Config() Config { return m.cfg }
@@ -231,10 +236,15 @@ func (f *forward) norm(dst, src []float32, rows int, w []float32) {
 func (f *forward) block(ctx context.Context, l *layer) error {
 	c := f.m.cfg
 	d, inner := c.DModel, c.Heads*c.DKV
+	t := opStart()
 	f.norm(f.h, f.x, f.total, l.ln1)
+	t = opDone("norm", t)
 	tensor.ParMatMul(f.q, inner, f.h, d, f.total, l.q, false)
+	t = opDone("matmul q", t)
 	tensor.ParMatMul(f.kv, 2*inner, f.h, d, f.total, l.kv, false)
+	t = opDone("matmul kv", t)
 	f.packKV()
+	t = opDone("attention", t)
 	// Work items: (sequence, head, block of queries).
 	type item struct{ s, h, q0 int }
 	var items []item
@@ -259,9 +269,12 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 	if err = ctx.Err(); err != nil {
 		return err
 	}
+	t = opDone("attention", t)
 	// Residual: x += att·Wo, accumulated straight into x.
 	tensor.ParMatMul(f.x, d, f.att, f.attLD, f.total, l.o, true)
+	t = opDone("matmul o", t)
 	f.norm(f.h, f.x, f.total, l.ln2)
+	opDone("norm", t)
 	for r0 := 0; r0 < f.total; r0 += ffChunk {
 		rows := min(ffChunk, f.total-r0)
 		f.feedForward(l, f.x[r0*d:], f.h[r0*d:], rows)
@@ -273,12 +286,16 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 func (f *forward) feedForward(l *layer, x, h []float32, rows int) {
 	c := f.m.cfg
 	d, dff := c.DModel, c.DFF
+	t := opStart()
 	tensor.ParMatMul(f.ff, 2*dff, h, d, rows, l.wi, false)
+	t = opDone("matmul wi", t)
 	tensor.ParallelFor(rows, func(_, r int) {
 		row := f.ff[r*2*dff : (r+1)*2*dff]
 		tensor.GeluTanhMul(row[:dff], row[dff:])
 	})
+	t = opDone("gelu", t)
 	tensor.ParMatMul(x, d, f.ff, 2*dff, rows, l.wo, true)
+	opDone("matmul wo", t)
 }
 
 // packKV lays each sequence's per-head keys and values out for the matrix
@@ -328,9 +345,13 @@ func (f *forward) lastBlock(ctx context.Context, l *layer) ([]float32, error) {
 	c := f.m.cfg
 	d, inner := c.DModel, c.Heads*c.DKV
 	ns := len(f.seqs)
+	t := opStart()
 	f.norm(f.h, f.x, f.total, l.ln1)
+	t = opDone("norm", t)
 	tensor.ParMatMul(f.kv, 2*inner, f.h, d, f.total, l.kv, false)
+	t = opDone("matmul kv", t)
 	f.packKV()
+	opDone("attention", t)
 	y := make([]float32, ns*d)  // residual rows
 	h0 := make([]float32, ns*d) // their normed input
 	for s, sp := range f.seqs {
@@ -353,6 +374,29 @@ func (f *forward) lastBlock(ctx context.Context, l *layer) ([]float32, error) {
 		f.feedForward(l, y[r0*d:], h0[r0*d:], min(ffChunk, ns-r0))
 	}
 	return y, nil
+}
+
+// opTimes, when set (by tests and benchmarks), accumulates wall time per
+// kind of operation, for profiles that say where a forward pass goes: the
+// CPU profile cannot, because the parallel kernels run on goroutines whose
+// stacks do not show which layer started them.
+var opTimes map[string]time.Duration
+
+func opStart() time.Time {
+	if opTimes == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// opDone charges the time since t to op and returns now.
+func opDone(op string, t time.Time) time.Time {
+	if opTimes == nil {
+		return t
+	}
+	now := time.Now()
+	opTimes[op] += now.Sub(t)
+	return now
 }
 
 // bucket maps a key−query distance to T5's bidirectional relative-position

@@ -3,10 +3,12 @@
 // once into column panels, and the element-wise math (exp, softmax, GELU)
 // that sits between the multiplies.
 //
-// On amd64 with AVX2 and FMA (as golang.org/x/sys/cpu reports them) the
-// inner 6×16 tile and the exp run in Go assembly; everywhere else the same
-// loops run in pure Go. Two switches force the pure-Go loops on amd64: the
-// purego build tag (go build -tags purego), which leaves the assembly out of
-// the binary, and HALLU_NOASM=1 in the environment, which only skips it at
-// run time. Both paths are tested against each other.
+// On amd64 the matrix tile and the exp run in Go assembly, on the fastest
+// path the CPU offers (as golang.org/x/sys/cpu reports it): a 14×32 tile
+// over packed A with AVX-512, else a 6×16 tile with AVX2 and FMA;
+// everywhere else the same loops run in pure Go. Switches force a slower
+// path: the purego build tag (go build -tags purego) leaves the assembly
+// out of the binary; HALLU_KERNEL=go|avx2|avx512 in the environment picks
+// a path at run time (HALLU_NOASM=1 is HALLU_KERNEL=go). All paths are
+// tested against the pure-Go one.
 package tensor

@@ -2,11 +2,7 @@
 
 package tensor
 
-import (
-	"os"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 //go:noescape
 func kernel6x16AVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, acc bool)
@@ -26,10 +22,26 @@ func expSumAVX2(x *float32, n int, shift float32) float32
 // registers too.
 func hasAVX2FMA() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
-var useAsm = hasAVX2FMA() && os.Getenv("HALLU_NOASM") == ""
+// hasAVX512 reports whether the AVX-512 foundation instructions are usable
+// (x/sys/cpu checks that the OS saves the ZMM and mask registers).
+func hasAVX512() bool { return hasAVX2FMA() && cpu.X86.HasAVX512F }
+
+func bestPath() int {
+	switch {
+	case hasAVX512():
+		return pathAVX512
+	case hasAVX2FMA():
+		return pathAVX2
+	}
+	return pathGo
+}
+
+// useAsm says whether the AVX2 element-wise kernels run; the AVX-512 path
+// keeps them (they are a few percent of a forward pass).
+func useAsm() bool { return kernelPath >= pathAVX2 }
 
 func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc bool) {
-	if !useAsm {
+	if !useAsm() {
 		kernelGo(kc, a, lda, b, c, ldc, acc)
 		return
 	}
@@ -43,7 +55,7 @@ func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc
 
 func addMax(x, b []float32) float32 {
 	n := len(x) &^ 7
-	if !useAsm || n == 0 {
+	if !useAsm() || n == 0 {
 		return addMaxGo(x, b)
 	}
 	_ = b[len(x)-1]
@@ -56,7 +68,7 @@ func addMax(x, b []float32) float32 {
 
 func expSum(x []float32, shift float32) float32 {
 	n := len(x) &^ 7
-	if !useAsm || n == 0 {
+	if !useAsm() || n == 0 {
 		return expSumGo(x, shift)
 	}
 	s := expSumAVX2(&x[0], n, shift)
@@ -68,7 +80,7 @@ func expSum(x []float32, shift float32) float32 {
 
 func geluMul(a, b []float32) {
 	n := len(a) &^ 7
-	if !useAsm || n == 0 {
+	if !useAsm() || n == 0 {
 		geluMulGo(a, b)
 		return
 	}

@@ -2,6 +2,11 @@
 
 package tensor
 
+// panelLayout says fp32 weights are stored in 16-column panels, the
+// layout the assembly tiles read (the openblas build stores them
+// row-major).
+const panelLayout = true
+
 // packedSize is the storage a K×N Packed needs.
 func packedSize(k, n int) int { return (n + PanelWidth - 1) / PanelWidth * PanelWidth * k }
 
@@ -44,6 +49,9 @@ func (p *Packed) PackKN(b []float32, ldb int) {
 
 // matmulTile computes rows [r0,r1) × panels [p0,p1) of the product.
 func matmulTile(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
+	if matmulTileFast(dst, ldd, x, ldx, r0, r1, b, p0, p1, acc) {
+		return
+	}
 	var edgeA [tileRows * kBlock]float32
 	var edgeC [tileRows * PanelWidth]float32
 	for k0 := 0; k0 < b.K; k0 += kBlock {

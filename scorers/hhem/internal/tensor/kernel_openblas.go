@@ -10,6 +10,9 @@ import "github.com/hallu-eval/hallu/scorers/hhem/internal/tensor/internal/blas"
 
 func packedSize(k, n int) int { return k * n }
 
+// panelLayout is false: B is row-major here, for cblas_sgemm.
+const panelLayout = false
+
 // PackNK stores B = Wᵀ (W n×k with row stride ldw) row-major.
 func (p *Packed) PackNK(w []float32, ldw int) {
 	for k := 0; k < p.K; k++ {

@@ -9,7 +9,7 @@ import (
 const (
 	tileRows = 6   // rows of X per micro-kernel call
 	kBlock   = 256 // K slice per pass: a 256×16 panel slice (16 KB) stays in L1
-	mBlock   = 72  // rows per work item: 72×256 of X (72 KB) stays in L2
+	mBlock   = 84  // rows per work item: 84×256 of X (84 KB) stays in L2; a multiple of both tiles' heights (6 and 14)
 )
 
 // MatMul computes dst = X·B (or dst += X·B when acc) on the calling
@@ -17,12 +17,23 @@ const (
 // ldd. Callers that run many independent products in parallel use this
 // serial form inside their own workers.
 func MatMul(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) {
+	if b.prec != FP32 {
+		parMatMulQ(dst, ldd, x, ldx, m, b, acc, 1)
+		return
+	}
 	matmulTile(dst, ldd, x, ldx, 0, m, b, 0, b.Panels(), acc)
 }
 
 // ParMatMul is MatMul spread over up to GOMAXPROCS goroutines, each taking
 // blocks of rows × panels of columns.
 func ParMatMul(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) {
+	if b.prec != FP32 {
+		parMatMulQ(dst, ldd, x, ldx, m, b, acc, Workers())
+		return
+	}
+	if parMatMulFast(dst, ldd, x, ldx, m, b, acc) {
+		return
+	}
 	panels := b.Panels()
 	rowTiles := (m + mBlock - 1) / mBlock
 	w := Workers()

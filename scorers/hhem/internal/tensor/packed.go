@@ -15,6 +15,8 @@ type Packed struct {
 	N, K int
 	data []float32
 	free func()
+	prec Precision
+	q    *quantized // BF16 and Int8 storage
 }
 
 // Panels is the number of 16-column panels.
@@ -27,7 +29,7 @@ func (p *Packed) Free() {
 		p.free()
 		p.free = nil
 	}
-	p.data = nil
+	p.data, p.q = nil, nil
 }
 
 // NewPacked allocates room for a K×N packed matrix. offHeap puts the

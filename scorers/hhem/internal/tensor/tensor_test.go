@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -175,16 +176,33 @@ func TestParallelForCoversAll(t *testing.T) {
 	SetWorkers(0)
 }
 
+// BenchmarkParMatMul times the encoder's shapes (m tokens × K → N) on
+// every kernel path this machine runs, and in each reduced precision on
+// the fastest path.
 func BenchmarkParMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(9, 9))
-	const m, k, n = 512, 768, 2304
-	x := randSlice(r, m*k)
-	p, _ := PackLinear(randSlice(r, n*k), n, k)
-	defer p.Free()
-	dst := make([]float32, m*n)
-	b.ResetTimer()
-	for range b.N {
-		ParMatMul(dst, n, x, k, m, p, false)
+	paths := KernelPaths()
+	for _, s := range []struct{ m, k, n int }{{128, 768, 4096}, {512, 768, 2304}, {2048, 2048, 768}} {
+		x := randSlice(r, s.m*s.k)
+		w := randSlice(r, s.n*s.k)
+		dst := make([]float32, s.m*s.n)
+		for _, prec := range []Precision{FP32, BF16, Int8} {
+			p, _ := PackLinearAs(w, s.n, s.k, prec)
+			for _, path := range paths {
+				if prec != FP32 && path != paths[len(paths)-1] {
+					continue
+				}
+				b.Run(fmt.Sprintf("%dx%dx%d/%s/%s", s.m, s.k, s.n, prec, path), func(b *testing.B) {
+					prev := KernelPath()
+					_ = SetKernelPath(path)
+					defer func() { _ = SetKernelPath(prev) }()
+					for range b.N {
+						ParMatMul(dst, s.n, x, s.k, s.m, p, false)
+					}
+					b.ReportMetric(2*float64(s.m*s.k*s.n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+			p.Free()
+		}
 	}
-	b.ReportMetric(2*m*k*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

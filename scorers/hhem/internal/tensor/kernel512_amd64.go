@@ -1,0 +1,218 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "sync"
+
+//go:noescape
+func kernel14x32AVX512(kc int, a, b0, b1, c *float32, ldc int, acc bool)
+
+//go:noescape
+func kernel14x16AVX512(kc int, a, b, c *float32, ldc int, acc bool)
+
+// mr512 is the AVX-512 tile's height: 14 rows × 2 panels of 16 columns
+// is 28 accumulators, leaving four of the 32 ZMM registers for B and the
+// broadcasts of A.
+const mr512 = 14
+
+//go:noescape
+func kernel6x64AVX512(kc int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, acc bool)
+
+// aPacks holds buffers for A packed into 14-row micro-panels.
+var aPacks = sync.Pool{New: func() any { return new([]float32) }}
+
+// packedA is A packed for rows [base, base+14·tiles) and all K: k block
+// kb's tile t starts at kb·kBlock·14·tiles + t·14·kc(kb), k-major within
+// the tile (the kernel reads one 14-value column per k step), rows past
+// the end zero.
+type packedA struct {
+	ap          []float32
+	base, tiles int
+}
+
+func (p *packedA) tile(kb, t, kc int) []float32 {
+	off := kb*kBlock*mr512*p.tiles + t*mr512*kc
+	return p.ap[off : off+mr512*kc]
+}
+
+// getPackedA packs rows [r0,r1) of x (K columns), over up to workers
+// goroutines; put the result back with putPackedA.
+func getPackedA(x []float32, ldx, r0, r1, k, workers int) *packedA {
+	bufp := aPacks.Get().(*[]float32)
+	tiles := (r1 - r0 + mr512 - 1) / mr512
+	if cap(*bufp) < tiles*mr512*k {
+		*bufp = make([]float32, tiles*mr512*k)
+	}
+	p := &packedA{ap: (*bufp)[:tiles*mr512*k], base: r0, tiles: tiles}
+	ParallelForN(workers, tiles, func(_, t int) {
+		r := r0 + t*mr512
+		for k0 := 0; k0 < k; k0 += kBlock {
+			kc := min(kBlock, k-k0)
+			packA(p.tile(k0/kBlock, t, kc), x, ldx, r, min(r1, r+mr512), k0, kc)
+		}
+	})
+	return p
+}
+
+func putPackedA(p *packedA) { aPacks.Put(&p.ap) }
+
+// packA lays rows [r0,r1) (at most 14) × columns [k0,k0+kc) of x out as
+// one micro-panel, k-major, rows past r1 zero.
+func packA(tile []float32, x []float32, ldx, r0, r1, k0, kc int) {
+	rows := r1 - r0
+	for i := 0; i < rows; i++ {
+		src := x[(r0+i)*ldx+k0 : (r0+i)*ldx+k0+kc]
+		for k, v := range src {
+			tile[k*mr512+i] = v
+		}
+	}
+	for i := rows; i < mr512; i++ {
+		for k := 0; k < kc; k++ {
+			tile[k*mr512+i] = 0
+		}
+	}
+}
+
+// narrow reports whether a product is the attention's P·V shape (exactly
+// four panels, taken whole), which the 6×64 tile runs on unpacked A.
+func narrow(b *Packed, p0, p1 int) bool { return b.N == 4*PanelWidth && p0 == 0 && p1 == 4 }
+
+// parMatMulFast is ParMatMul on the AVX-512 path: A is packed once, in
+// parallel, then the same work items as ParMatMul run on it. It reports
+// whether it ran.
+func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
+	if !panelLayout || kernelPath != pathAVX512 || narrow(b, 0, b.Panels()) || m <= 0 || b.K == 0 {
+		return false
+	}
+	w := Workers()
+	pa := getPackedA(x, ldx, 0, m, b.K, w)
+	defer putPackedA(pa)
+	panels := b.Panels()
+	rowTiles := (m + mBlock - 1) / mBlock
+	ppi := max(2, min(32, rowTiles*panels/(4*w))) &^ 1 // even: whole 14×32 tiles
+	panelTiles := (panels + ppi - 1) / ppi
+	ParallelForN(w, rowTiles*panelTiles, func(_, item int) {
+		r := item / panelTiles * mBlock
+		p := item % panelTiles * ppi
+		tiles512(dst, ldd, pa, r, min(m, r+mBlock), b, p, min(panels, p+ppi), acc)
+	})
+	return true
+}
+
+// matmulTileFast runs matmulTile's work on the AVX-512 tiles when that
+// path is selected, and reports whether it did.
+func matmulTileFast(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, p0, p1 int, acc bool) bool {
+	if kernelPath != pathAVX512 {
+		return false
+	}
+	if r1 <= r0 || p1 <= p0 || b.K == 0 {
+		return true
+	}
+	if narrow(b, p0, p1) {
+		narrow512(dst, ldd, x, ldx, r0, r1, b, acc)
+		return true
+	}
+	pa := getPackedA(x, ldx, r0, r1, b.K, 1)
+	defer putPackedA(pa)
+	tiles512(dst, ldd, pa, r0, r1, b, p0, p1, acc)
+	return true
+}
+
+// kNarrow is the narrow tile's K block: four 64-byte panel rows per k
+// step, 32 KB of B per block, which stays in L1 across the row tiles.
+const kNarrow = 128
+
+// narrow512 computes rows [r0,r1) of a four-panel product with the 6×64
+// tile, A read in place.
+func narrow512(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, acc bool) {
+	var edgeA [tileRows * kNarrow]float32
+	var edgeC [tileRows * 4 * PanelWidth]float32
+	const w = 4 * PanelWidth
+	psz := b.K * PanelWidth
+	_ = b.data[3*psz+psz-1]
+	for k0 := 0; k0 < b.K; k0 += kNarrow {
+		kc := min(kNarrow, b.K-k0)
+		accK := acc || k0 > 0
+		bp := b.data[k0*PanelWidth:]
+		for r := r0; r < r1; r += tileRows {
+			rows := min(tileRows, r1-r)
+			if rows == tileRows {
+				_ = x[(r+tileRows-1)*ldx+k0+kc-1]
+				c := dst[r*ldd : (r+tileRows-1)*ldd+w]
+				kernel6x64AVX512(kc, &x[r*ldx+k0], ldx, &bp[0], psz, &c[0], ldd, accK)
+				continue
+			}
+			clear(edgeA[:tileRows*kc])
+			for i := 0; i < rows; i++ {
+				copy(edgeA[i*kc:(i+1)*kc], x[(r+i)*ldx+k0:(r+i)*ldx+k0+kc])
+			}
+			kernel6x64AVX512(kc, &edgeA[0], kc, &bp[0], psz, &edgeC[0], w, false)
+			for i := 0; i < rows; i++ {
+				d := dst[(r+i)*ldd : (r+i)*ldd+w]
+				s := edgeC[i*w : (i+1)*w]
+				if accK {
+					for j := range d {
+						d[j] += s[j]
+					}
+				} else {
+					copy(d, s)
+				}
+			}
+		}
+	}
+}
+
+// tiles512 computes rows [r0,r1) × panels [p0,p1) from packed A.
+func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
+	var edge [mr512 * 2 * PanelWidth]float32
+	psz := b.K * PanelWidth
+	for k0 := 0; k0 < b.K; k0 += kBlock {
+		kc := min(kBlock, b.K-k0)
+		accK := acc || k0 > 0
+		for p := p0; p < p1; p += 2 {
+			np := min(2, p1-p)
+			c0 := p * PanelWidth
+			cols := min(np*PanelWidth, b.N-c0)
+			b0 := b.data[p*psz+k0*PanelWidth : p*psz+(k0+kc)*PanelWidth]
+			var b1 []float32
+			if np == 2 {
+				b1 = b.data[(p+1)*psz+k0*PanelWidth : (p+1)*psz+(k0+kc)*PanelWidth]
+			}
+			for r := r0; r < r1; r += mr512 {
+				a := pa.tile(k0/kBlock, (r-pa.base)/mr512, kc)
+				rows := min(mr512, r1-r)
+				if rows == mr512 && cols == np*PanelWidth {
+					// The assembly trusts its pointers: this bound makes a
+					// caller's mistake a panic instead of corruption.
+					c := dst[r*ldd+c0 : (r+mr512-1)*ldd+c0+cols]
+					tile512(kc, a, b0, b1, c, ldd, accK)
+					continue
+				}
+				// Ragged edge: compute into a scratch tile and write back
+				// only the real rows and columns.
+				w := np * PanelWidth
+				tile512(kc, a, b0, b1, edge[:], w, false)
+				for i := 0; i < rows; i++ {
+					d := dst[(r+i)*ldd+c0 : (r+i)*ldd+c0+cols]
+					s := edge[i*w : i*w+cols]
+					if accK {
+						for j := range d {
+							d[j] += s[j]
+						}
+					} else {
+						copy(d, s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// tile512 runs the 14×32 tile, or the 14×16 one when b1 is nil.
+func tile512(kc int, a, b0, b1, c []float32, ldc int, acc bool) {
+	if b1 == nil {
+		kernel14x16AVX512(kc, &a[0], &b0[0], &c[0], ldc, acc)
+		return
+	}
+	kernel14x32AVX512(kc, &a[0], &b0[0], &b1[0], &c[0], ldc, acc)
+}
