@@ -179,3 +179,15 @@ func TestTokensScoredWhenTheScorerCounts(t *testing.T) {
 	_, body := get(t, ts.URL+"/metrics")
 	assert.Equal(t, 7.0, parseMetrics(t, body)["hallu_serve_tokens_scored_total"])
 }
+
+// HHEM counts its encoder's tokens, so a served HHEM fills the counter.
+func TestTokensScoredWithHHEM(t *testing.T) {
+	sc := tinyHHEM(t)
+	_, ts := newTestServer(t, serve.Config{}, sc)
+	resp, _ := post(t, ts.Client(), ts.URL+"/v2/evaluate_factual_consistency", evalBody("The council approved 12 homes.", "The council approved 12 new homes on the river site."))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	_, body := get(t, ts.URL+"/metrics")
+	want := sc.(serve.TokenCounter).CountTokens(scorers.Pair{Source: "The council approved 12 new homes on the river site.", Summary: "The council approved 12 homes."})
+	require.Positive(t, want)
+	assert.Equal(t, float64(want), parseMetrics(t, body)["hallu_serve_tokens_scored_total"])
+}

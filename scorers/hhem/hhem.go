@@ -216,6 +216,13 @@ func consistentProb(l [2]float32) float64 {
 	return 1 / (1 + math.Exp(d))
 }
 
+// CountTokens is how many tokens the encoder reads for p, after any cut to
+// max-tokens: what hallu serve's /metrics counts as tokens scored.
+func (s *Scorer) CountTokens(p scorers.Pair) int {
+	ids, _ := s.encode(p)
+	return len(ids)
+}
+
 // encode tokenizes a pair. With max-tokens set and the pair too long, the
 // source is cut at a word boundary: the summary is what is being judged, so
 // it is kept whole. When even the summary alone is too long, the ids are cut

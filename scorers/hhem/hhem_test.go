@@ -71,6 +71,36 @@ func TestPromptTokenizesLikeGolden(t *testing.T) {
 	}
 }
 
+// The count serve's metrics use is the encoder's input: the golden ids,
+// and no more than max-tokens when the pair is cut.
+func TestCountTokens(t *testing.T) {
+	for _, tc := range []struct {
+		max  string
+		want func(goldenCase) int
+	}{
+		{"", func(c goldenCase) int { return len(c.InputIDs) }},
+		{"16", func(c goldenCase) int { return min(len(c.InputIDs), 16) }},
+	} {
+		opts := fixtureOpts(t)
+		if tc.max != "" {
+			opts["max-tokens"] = tc.max
+		}
+		s, err := scorers.Open(context.Background(), "hhem", opts)
+		require.NoError(t, err)
+		counter, ok := s.(interface{ CountTokens(scorers.Pair) int })
+		require.True(t, ok, "the hhem scorer counts tokens")
+		for i, c := range golden(t) {
+			got := counter.CountTokens(scorers.Pair{Source: c.Premise, Summary: c.Hypothesis})
+			if tc.max == "" {
+				assert.Equal(t, tc.want(c), got, "case %d", i)
+			} else {
+				assert.LessOrEqual(t, got, tc.want(c), "case %d", i)
+			}
+		}
+		s.Close()
+	}
+}
+
 func TestScoresMatchGolden(t *testing.T) {
 	cases := golden(t)
 	for _, tc := range []struct {
