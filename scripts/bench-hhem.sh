@@ -14,8 +14,9 @@
 #
 # Contenders, each skipped with a line saying why when it is missing:
 #   hallu    one worker per HALLU_VARIANTS entry, name[@maxtokens]:ENV=V,...:opt=k=v,...:tolerance
-#            (default "avx2 go@512:HALLU_NOASM=1": the assembly kernels, and the pure Go ones
-#            that -tags purego builds, timed only up to 512 tokens because they are slow)
+#            (default: fp32 on the fastest kernels the CPU has, fp32 on AVX2, the opt-in
+#            bf16 and int8 precisions with the score tolerance their fidelity allows, and the
+#            pure Go kernels that -tags purego builds, timed only up to 512 tokens as they are slow)
 #   ort      npm's onnxruntime-node (native CPU library included; install with
 #            npm install --ignore-scripts --prefix "$BENCH_CACHE/ort" onnxruntime-node)
 #            running the graph that torch.onnx.export wrote
@@ -43,7 +44,7 @@ skipped() { [[ " ${SKIP:-} " == *" $1 "* ]]; }
 
 compare() {
 	local cs=() v name envs opts tol cmd o
-	for v in ${HALLU_VARIANTS:-avx2 go@512:HALLU_NOASM=1}; do
+	for v in ${HALLU_VARIANTS:-fp32 avx2:HALLU_KERNEL=avx2 bf16::precision=bf16:0.02 int8::precision=int8:0.05 go@512:HALLU_NOASM=1}; do
 		IFS=: read -r name envs opts tol <<<"$v"
 		cmd="env ${envs//,/ } $bin/hhembench worker -dir $dir"
 		for o in ${opts//,/ }; do cmd+=" -opt $o"; done
@@ -55,7 +56,7 @@ compare() {
 		echo "torch: skipped (SKIP)"
 	elif /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 		torch=1
-		cs+=(-c "torch|1e-4|/usr/bin/python3 scripts/bench_hhem_torch.py worker $dir")
+		cs+=(-c "torch|1e-4|env OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 scripts/bench_hhem_torch.py worker $dir")
 	else
 		echo "torch: skipped (/usr/bin/python3 has no torch: apt-get install -y python3-torch libopenblas0-pthread)"
 	fi

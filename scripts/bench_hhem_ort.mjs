@@ -24,6 +24,10 @@ const session = await ort.InferenceSession.create(path.join(dir, "model.onnx"), 
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: "sequential",
+  // Spinning threads would keep a core busy after each pass, while the
+  // other contenders take their turn: the interleaved rounds would then
+  // time them against ORT's idle spin rather than on a quiet machine.
+  extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
 });
 console.error(`onnxruntime-node ${ort.env.versions?.common ?? "?"}, ${threads} thread(s)`);
 console.log("ready");
