@@ -102,6 +102,9 @@ func Open(ctx context.Context, opts scorers.Options) (scorers.Scorer, error) {
 	if s.precision, err = tensor.ParsePrecision(opts.Get("precision", "fp32")); err != nil {
 		return nil, fmt.Errorf("option %w", err)
 	}
+	if err := tensor.RequestedPathError(); err != nil {
+		return nil, err
+	}
 	if s.files, err = Locate(opts); err != nil {
 		return nil, err
 	}

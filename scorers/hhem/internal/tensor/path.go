@@ -34,6 +34,23 @@ func initialPath() int {
 	return best
 }
 
+// RequestedPathError says why HALLU_KERNEL could not be honoured: it names
+// an unknown path or one this CPU or build lacks. The kernels then run the
+// fastest path there is, so a benchmark labelled by HALLU_KERNEL would time
+// the wrong one; the scorer refuses to open instead.
+func RequestedPathError() error {
+	v := strings.ToLower(os.Getenv("HALLU_KERNEL"))
+	if v == "" || os.Getenv("HALLU_NOASM") != "" {
+		return nil
+	}
+	for _, n := range KernelPaths() {
+		if n == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("HALLU_KERNEL=%s: not a kernel path this CPU and build can run (have %s)", v, strings.Join(KernelPaths(), ", "))
+}
+
 // KernelPath names the kernels in use: go, avx2 or avx512.
 func KernelPath() string { return pathNames[kernelPath] }
 

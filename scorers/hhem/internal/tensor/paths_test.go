@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,4 +100,19 @@ func toF64(s []float32) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+func TestRequestedPathError(t *testing.T) {
+	t.Setenv("HALLU_NOASM", "")
+	for _, name := range KernelPaths() {
+		t.Setenv("HALLU_KERNEL", strings.ToUpper(name))
+		require.NoError(t, RequestedPathError(), name)
+	}
+	t.Setenv("HALLU_KERNEL", "")
+	require.NoError(t, RequestedPathError())
+	t.Setenv("HALLU_KERNEL", "avx1024")
+	err := RequestedPathError()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "HALLU_KERNEL=avx1024")
+	require.Contains(t, err.Error(), "have go")
 }
