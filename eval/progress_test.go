@@ -1,14 +1,14 @@
 package eval
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/hallu-eval/hallu/internal/testutil"
 
 	"github.com/hallu-eval/hallu/internal/httpretry"
 
@@ -16,26 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestProgressLogLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf lockedBuffer
+		var buf testutil.SyncBuffer
 		assert.False(t, IsTerminal(&buf))
 		p := newProgress(&buf, "generate", 10, 10*time.Second)
 		_, isLog := p.(*logProgress)
@@ -59,7 +42,7 @@ func TestProgressLogLines(t *testing.T) {
 
 func TestProgressShortRunPrintsNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf lockedBuffer
+		var buf testutil.SyncBuffer
 		p := newProgress(&buf, "generate", 10, 10*time.Second)
 		p.record(false)
 		time.Sleep(9 * time.Second)
@@ -76,7 +59,7 @@ func TestProgressDuringRun(t *testing.T) {
 		})
 		cfg := genConfig(srv)
 		cfg.Concurrency = 1
-		var buf lockedBuffer
+		var buf testutil.SyncBuffer
 		cfg.Progress = &buf
 		cfg.ProgressInterval = 1500 * time.Millisecond
 		cfg.Total = 5
@@ -95,7 +78,7 @@ func TestProgressNil(t *testing.T) {
 }
 
 func TestProgressBar(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.SyncBuffer
 	for _, total := range []int{3, 0} { // known total, and a spinner
 		p := newBarProgress(&buf, "generate", total)
 		p.skip()

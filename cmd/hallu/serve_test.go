@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,25 +23,6 @@ import (
 	"github.com/hallu-eval/hallu/internal/testutil"
 )
 
-// lockedBuffer is a bytes.Buffer the server's goroutines may write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var listeningLine = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
 
 // startServe runs `hallu serve` in this process on a free port until the
@@ -50,7 +30,7 @@ var listeningLine = regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr lockedBuffer
+	var stderr testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), nil, io.Discard, &stderr)
@@ -157,7 +137,7 @@ func TestServeSIGTERMUnderLoadDrains(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill() })
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderrPipe)
