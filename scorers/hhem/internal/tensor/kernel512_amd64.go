@@ -5,9 +5,6 @@ package tensor
 import "sync"
 
 //go:noescape
-func kernel14x32AVX512(kc int, a, b0, b1, c *float32, ldc int, acc bool)
-
-//go:noescape
 func kernel14x16AVX512(kc int, a, b, c *float32, ldc int, acc bool)
 
 // mr512 is the AVX-512 tile's height: 14 rows × 2 panels of 16 columns
@@ -77,9 +74,15 @@ func packA(tile []float32, x []float32, ldx, r0, r1, k0, kc int) {
 // four panels, taken whole), which the 6×64 tile runs on unpacked A.
 func narrow(b *Packed, p0, p1 int) bool { return b.N == 4*PanelWidth && p0 == 0 && p1 == 4 }
 
+// mBlock512 is the AVX-512 path's most rows per work item: 16 tiles, so
+// that a 256-deep slice of packed A (224 KB) stays in L2 while a pair of
+// B panels sweeps it. Fewer, taller row blocks mean each B panel, the part
+// that streams from memory, is read fewer times.
+const mBlock512 = 16 * mr512
+
 // parMatMulFast is ParMatMul on the AVX-512 path: A is packed once, in
-// parallel, then the same work items as ParMatMul run on it. It reports
-// whether it ran.
+// parallel, then work items of (row block, run of panels) run on it. It
+// reports whether it ran.
 func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
 	if !panelLayout || kernelPath != pathAVX512 || narrow(b, 0, b.Panels()) || m <= 0 || b.K == 0 {
 		return false
@@ -88,13 +91,17 @@ func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, a
 	pa := getPackedA(x, ldx, 0, m, b.K, w)
 	defer putPackedA(pa)
 	panels := b.Panels()
-	rowTiles := (m + mBlock - 1) / mBlock
-	ppi := max(2, min(32, rowTiles*panels/(4*w))) &^ 1 // even: whole 14×32 tiles
+	// Row blocks of equal whole tiles: 512 rows are 3 blocks of 12 or 13
+	// tiles, not two of 16 and a thin third.
+	tiles := (m + mr512 - 1) / mr512
+	rowBlocks := (tiles + mBlock512/mr512 - 1) / (mBlock512 / mr512)
+	rows := (tiles + rowBlocks - 1) / rowBlocks * mr512
+	ppi := max(2, min(32, rowBlocks*panels/(4*w))) &^ 1 // even: whole 14×32 tiles
 	panelTiles := (panels + ppi - 1) / ppi
-	ParallelForN(w, rowTiles*panelTiles, func(_, item int) {
-		r := item / panelTiles * mBlock
+	ParallelForN(w, rowBlocks*panelTiles, func(_, item int) {
+		r := item / panelTiles * rows
 		p := item % panelTiles * ppi
-		tiles512(dst, ldd, pa, r, min(m, r+mBlock), b, p, min(panels, p+ppi), acc)
+		tiles512(dst, ldd, pa, r, min(m, r+rows), b, p, min(panels, p+ppi), acc)
 	})
 	return true
 }
@@ -166,6 +173,8 @@ func narrow512(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, 
 func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
 	var edge [mr512 * 2 * PanelWidth]float32
 	psz := b.K * PanelWidth
+	// slice is panel p's rows [k0,k0+kc).
+	slice := func(p, k0, kc int) []float32 { return b.data[p*psz+k0*PanelWidth : p*psz+(k0+kc)*PanelWidth] }
 	for k0 := 0; k0 < b.K; k0 += kBlock {
 		kc := min(kBlock, b.K-k0)
 		accK := acc || k0 > 0
@@ -173,25 +182,47 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 			np := min(2, p1-p)
 			c0 := p * PanelWidth
 			cols := min(np*PanelWidth, b.N-c0)
-			b0 := b.data[p*psz+k0*PanelWidth : p*psz+(k0+kc)*PanelWidth]
+			b0 := slice(p, k0, kc)
 			var b1 []float32
 			if np == 2 {
-				b1 = b.data[(p+1)*psz+k0*PanelWidth : (p+1)*psz+(k0+kc)*PanelWidth]
+				b1 = slice(p+1, k0, kc)
+			}
+			// The panels the next pass over the rows reads: the next pair
+			// here, else the first pair of the next k block. The first
+			// row tile asks for them; later tiles re-touch their own.
+			nb0, nb1 := b0, b1
+			switch {
+			case p+3 < p1:
+				nb0, nb1 = slice(p+2, k0, kc), slice(p+3, k0, kc)
+			case k0+kBlock < b.K && p0+1 < p1:
+				nkc := min(kBlock, b.K-k0-kBlock)
+				nb0, nb1 = slice(p0, k0+kBlock, nkc), slice(p0+1, k0+kBlock, nkc)
 			}
 			for r := r0; r < r1; r += mr512 {
 				a := pa.tile(k0/kBlock, (r-pa.base)/mr512, kc)
 				rows := min(mr512, r1-r)
-				if rows == mr512 && cols == np*PanelWidth {
+				pf0, pf1 := b0, b1
+				if r == r0 {
+					pf0, pf1 = nb0, nb1
+				}
+				if np == 2 && cols == 2*PanelWidth {
 					// The assembly trusts its pointers: this bound makes a
 					// caller's mistake a panic instead of corruption.
-					c := dst[r*ldd+c0 : (r+mr512-1)*ldd+c0+cols]
-					tile512(kc, a, b0, b1, c, ldd, accK)
+					c := dst[r*ldd+c0 : (r+rows-1)*ldd+c0+cols]
+					// The prefetches touch kc lines from pf0 and pf1, which
+					// may run past a shorter next slice: a prefetch never
+					// faults, so no bound is needed there.
+					tilesX32[rows](kc, &a[0], &b0[0], &b1[0], &pf0[0], &pf1[0], &c[0], ldd, accK)
 					continue
 				}
 				// Ragged edge: compute into a scratch tile and write back
 				// only the real rows and columns.
 				w := np * PanelWidth
-				tile512(kc, a, b0, b1, edge[:], w, false)
+				if np == 2 {
+					kernel14x32AVX512(kc, &a[0], &b0[0], &b1[0], &b0[0], &b1[0], &edge[0], w, false)
+				} else {
+					kernel14x16AVX512(kc, &a[0], &b0[0], &edge[0], w, false)
+				}
 				for i := 0; i < rows; i++ {
 					d := dst[(r+i)*ldd+c0 : (r+i)*ldd+c0+cols]
 					s := edge[i*w : i*w+cols]
@@ -206,13 +237,4 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 			}
 		}
 	}
-}
-
-// tile512 runs the 14×32 tile, or the 14×16 one when b1 is nil.
-func tile512(kc int, a, b0, b1, c []float32, ldc int, acc bool) {
-	if b1 == nil {
-		kernel14x16AVX512(kc, &a[0], &b0[0], &c[0], ldc, acc)
-		return
-	}
-	kernel14x32AVX512(kc, &a[0], &b0[0], &b1[0], &c[0], ldc, acc)
 }

@@ -5,6 +5,7 @@ package tensor
 import "golang.org/x/sys/cpu"
 
 //go:generate python3 genq.py
+//go:generate python3 genf.py
 
 //go:noescape
 func kernel14x32BF16(steps int, a, b0, b1 *uint32, c *float32, ldc int, acc bool)

@@ -18,8 +18,9 @@ func withPath(t *testing.T, path string, fn func()) {
 }
 
 // pathShapes adds, to the shared shapes, sizes around each tile's edges:
-// rows around 6, 14 and the 84-row work item, columns around one and two
-// panels, and K around the 256 block.
+// rows around 6, 14, the 84-row and 224-row work items and every height of
+// the last AVX-512 row tile, columns around one and two panels, and K
+// around the 256 block.
 func pathShapes(r *rand.Rand) []struct{ m, k, n int } {
 	out := append([]struct{ m, k, n int }{}, shapes...)
 	out = append(out,
@@ -29,6 +30,12 @@ func pathShapes(r *rand.Rand) []struct{ m, k, n int } {
 		struct{ m, k, n int }{169, 100, 80}, struct{ m, k, n int }{100, 300, 64},
 		struct{ m, k, n int }{5, 2100, 64}, struct{ m, k, n int }{84, 128, 64},
 	)
+	for rows := 29; rows <= 42; rows++ {
+		out = append(out, struct{ m, k, n int }{rows, 300, 64})
+	}
+	for _, rows := range []int{224, 225, 239, 512} {
+		out = append(out, struct{ m, k, n int }{rows, 260, 96})
+	}
 	for range 8 {
 		out = append(out, struct{ m, k, n int }{1 + r.IntN(200), 1 + r.IntN(600), 1 + r.IntN(150)})
 	}
