@@ -19,11 +19,11 @@
 #            pure Go kernels that -tags purego builds, timed only up to 512 tokens as they are slow)
 #   ort      npm's onnxruntime-node (native CPU library included; install with
 #            npm install --ignore-scripts --prefix "$BENCH_CACHE/ort" onnxruntime-node)
-#            running the graph that torch.onnx.export wrote
+#            running the graph that torch.onnx.export wrote (model-batch.onnx: ids [batch, tokens])
 #   torch    Debian's python3-torch (apt-get install -y python3-torch libopenblas0-pthread)
 #
 # Environment: THREADS (default "1 2"), LENGTHS (default "128 512 2048"),
-# ROUNDS (default 5), TAGS (Go build tags), BENCH_CACHE (default
+# BATCH (pairs per pass, default 1; a list such as "1 8" measures each), ROUNDS (default 5), TAGS (Go build tags), BENCH_CACHE (default
 # ~/.cache/hallu-bench), SKIP (contenders to leave out, e.g. "torch").
 # run: DOCS (default 1000), MIN_TOKENS/MAX_TOKENS (default 300/2000), RUN_THREADS (default nproc).
 # long: LONG_LENGTHS (default "2048 4096 8192 16384"), RUN_THREADS.
@@ -68,20 +68,22 @@ compare() {
 		'require(require("path").join(process.env.ORT_NODE_MODULES, "onnxruntime-node"))' 2>/dev/null; then
 		echo "ort: skipped (no onnxruntime-node under $mods: npm install --ignore-scripts --prefix $cache/ort onnxruntime-node)"
 	else
-		if [ ! -f "$dir/model.onnx" ] && [ -n "$torch" ]; then
-			echo "exporting $dir/model.onnx with torch.onnx.export"
+		# model-batch.onnx takes [batch, tokens]; an older model.onnx (one
+		# 1-D sequence) is left alone and never run.
+		if [ ! -f "$dir/model-batch.onnx" ] && [ -n "$torch" ]; then
+			echo "exporting $dir/model-batch.onnx with torch.onnx.export"
 			/usr/bin/python3 scripts/bench_hhem_torch.py export "$dir" 2>"$cache/export.log" ||
 				{ tail -3 "$cache/export.log"; exit 1; }
 		fi
-		if [ -f "$dir/model.onnx" ]; then
+		if [ -f "$dir/model-batch.onnx" ]; then
 			cs+=(-c "ort|1e-4|ORT_NODE_MODULES=$mods node scripts/bench_hhem_ort.mjs $dir")
 		else
-			echo "ort: skipped (no $dir/model.onnx, and exporting it needs torch)"
+			echo "ort: skipped (no $dir/model-batch.onnx, and exporting it needs torch)"
 		fi
 	fi
 
 	"$bin/hhembench" drive -lengths "${LENGTHS:-128 512 2048}" -threads "${THREADS:-1 2}" \
-		-rounds "${ROUNDS:-5}" -logs "$cache" "${cs[@]}"
+		-batch "${BATCH:-1}" -rounds "${ROUNDS:-5}" -logs "$cache" "${cs[@]}"
 	echo "# done $(date -u +%FT%TZ), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -1,7 +1,8 @@
-// ONNX Runtime side of `make bench-hhem`: runs DIR/model.onnx (exported by
-// bench_hhem_torch.py from the weights `hhembench gen` wrote) with npm's
-// onnxruntime-node on the CPU, as a benchmark worker (protocol: hhembench's
-// package comment). Graph optimisations are on (ORT's default, "all");
+// ONNX Runtime side of `make bench-hhem`: runs DIR/model-batch.onnx
+// (exported by bench_hhem_torch.py from the weights `hhembench gen` wrote;
+// ids [batch, tokens] → logits [batch, 2]) with npm's onnxruntime-node on
+// the CPU, as a benchmark worker (protocol: hhembench's package comment: a
+// request's pairs, all of one length, run as one [N, L] tensor). Graph optimisations are on (ORT's default, "all");
 // BENCH_THREADS sets the intra-op threads, inter-op stays 1 (sequential).
 //
 //   node scripts/bench_hhem_ort.mjs DIR
@@ -18,7 +19,7 @@ const threads = Number(process.env.BENCH_THREADS || "1");
 const require = createRequire(path.join(process.env.ORT_NODE_MODULES || ".", "noop.js"));
 const ort = require("onnxruntime-node");
 
-const session = await ort.InferenceSession.create(path.join(dir, "model.onnx"), {
+const session = await ort.InferenceSession.create(path.join(dir, "model-batch.onnx"), {
   executionProviders: ["cpu"],
   graphOptimizationLevel: "all",
   intraOpNumThreads: threads,
@@ -38,11 +39,18 @@ for await (const line of rl) {
     console.log((process.resourceUsage().maxRSS / 1024).toFixed(0)); // kB → MB
     continue;
   }
-  const ids = BigInt64Array.from(line.trim().split(/\s+/), (t) => BigInt(t));
-  const feeds = { ids: new ort.Tensor("int64", ids, [ids.length]) };
+  const pairs = line.split("|").map((p) => p.trim().split(/\s+/));
+  const n = pairs[0].length;
+  if (pairs.some((p) => p.length !== n)) throw new Error("a request's pairs must have one length");
+  const ids = BigInt64Array.from(pairs.flat(), (t) => BigInt(t));
+  const feeds = { ids: new ort.Tensor("int64", ids, [pairs.length, n]) };
   const t0 = process.hrtime.bigint();
   const { logits } = await session.run(feeds);
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  const [l0, l1] = logits.data;
-  console.log(`${sec.toFixed(6)} ${(1 / (1 + Math.exp(l0 - l1))).toFixed(9)}`);
+  if (logits.data.length !== 2 * pairs.length) throw new Error(`logits ${logits.dims} for ${pairs.length} pairs`);
+  const scores = pairs.map((_, j) => {
+    const [l0, l1] = [logits.data[2 * j], logits.data[2 * j + 1]];
+    return (1 / (1 + Math.exp(l0 - l1))).toFixed(9);
+  });
+  console.log(`${sec.toFixed(6)} ${scores.join(" ")}`);
 }

@@ -7,10 +7,14 @@ The encoder is written out by hand (the math of Hugging Face's T5 encoder:
 RMS norm, unscaled attention with a bucketed relative-position bias,
 gated-GELU feed-forward) so that only Debian's python3-torch is needed. As
 hallu does, the last block computes position 0 only, whose logits are the
-score.
+score. A pass takes ids [batch, tokens] (a request's pairs all have one
+length, so no padding) and returns logits [batch, 2].
 
   bench_hhem_torch.py worker DIR     serve passes (protocol: hhembench's package comment)
-  bench_hhem_torch.py export DIR     write DIR/model.onnx (opset 14, dynamic length)
+  bench_hhem_torch.py export DIR     write DIR/model-batch.onnx (opset 14, dynamic batch and length)
+
+The export's file name carries its format: model.onnx, from before
+batching, took one 1-D sequence and is no longer read.
 
 Threads: BENCH_THREADS (default 1).
 """
@@ -85,25 +89,25 @@ class HHEM(torch.nn.Module):
         self.dkv = self.layers[0]["q"].shape[1] // self.heads
 
     def forward(self, ids):
-        L = ids.shape[0]
-        x = self.embed[ids]
+        B, L = ids.shape
+        x = self.embed[ids]  # [B, L, d]
         pos = torch.arange(L)
         bias = self.rel[bucket(pos[None, :] - pos[:, None], self.buckets)].permute(2, 0, 1)  # [H, L, L]
         for i, l in enumerate(self.layers):
             last = i == len(self.layers) - 1
             h = rms(x, l["ln1"])
-            hq = h[:1] if last else h
-            q = (hq @ l["q"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
-            k = (h @ l["k"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
-            v = (h @ l["v"]).reshape(-1, self.heads, self.dkv).transpose(0, 1)
-            s = q @ k.transpose(1, 2) + (bias[:, :1] if last else bias)
+            hq = h[:, :1] if last else h
+            q = (hq @ l["q"]).reshape(B, -1, self.heads, self.dkv).transpose(1, 2)  # [B, H, Lq, dkv]
+            k = (h @ l["k"]).reshape(B, -1, self.heads, self.dkv).transpose(1, 2)
+            v = (h @ l["v"]).reshape(B, -1, self.heads, self.dkv).transpose(1, 2)
+            s = q @ k.transpose(2, 3) + (bias[:, :1] if last else bias)
             a = torch.softmax(s, dim=-1) @ v
             if last:
-                x = x[:1]
-            x = x + a.transpose(0, 1).reshape(x.shape[0], -1) @ l["o"]
+                x = x[:, :1]
+            x = x + a.transpose(1, 2).reshape(B, x.shape[1], -1) @ l["o"]
             h = rms(x, l["ln2"])
             x = x + (gelu_tanh(h @ l["wi0"]) * (h @ l["wi1"])) @ l["wo"]
-        return rms(x[0], self.final) @ self.cls_w.T + self.cls_b
+        return rms(x[:, 0], self.final) @ self.cls_w.T + self.cls_b  # [B, 2]
 
 
 def score(logits):
@@ -117,9 +121,13 @@ def main():
     torch.set_num_threads(threads)
     m = HHEM(load_safetensors(os.path.join(d, "model.safetensors")))
     if mode == "export":
-        ids = torch.arange(100, 164)
-        torch.onnx.export(m, (ids,), os.path.join(d, "model.onnx"), input_names=["ids"],
-                          output_names=["logits"], dynamic_axes={"ids": {0: "tokens"}}, opset_version=14)
+        # Traced at batch 2 so that no size of 1 is baked into the graph.
+        ids = torch.arange(100, 228).reshape(2, 64)
+        out = os.path.join(d, "model-batch.onnx")
+        torch.onnx.export(m, (ids,), out + ".tmp", input_names=["ids"], output_names=["logits"],
+                          dynamic_axes={"ids": {0: "batch", 1: "tokens"}, "logits": {0: "batch"}},
+                          opset_version=14)
+        os.replace(out + ".tmp", out)
         return
     print(f"ready", flush=True)
     print(f"torch {torch.__version__}, {threads} thread(s)", file=sys.stderr, flush=True)
@@ -128,11 +136,12 @@ def main():
             if line.strip() == "rss":
                 print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", flush=True)
                 continue
-            ids = torch.tensor([int(t) for t in line.split()], dtype=torch.long)
+            pairs = [[int(t) for t in p.split()] for p in line.split("|")]
+            ids = torch.tensor(pairs, dtype=torch.long)  # fails unless all have one length
             t0 = time.perf_counter()
             logits = m(ids)
             sec = time.perf_counter() - t0
-            print(f"{sec:.6f} {score(logits):.9f}", flush=True)
+            print(f"{sec:.6f} " + " ".join(f"{score(l):.9f}" for l in logits), flush=True)
 
 
 if __name__ == "__main__":

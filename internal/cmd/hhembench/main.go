@@ -11,10 +11,13 @@
 //	hhembench one    -dir DIR -tokens N        one pair in a fresh process: time and peak memory
 //	hhembench time   [-docs N] -- CMD...       a command's wall and CPU time, utilisation and peak RSS
 //
-// Workers speak one line at a time: the driver sends the space-separated
-// token ids of a pair, the worker replies "SECONDS SCORE" (the forward
-// pass's wall time and softmax(logits)[1]); "rss" asks for the process's
-// peak resident memory in MB. A worker prints "ready" once loaded.
+// Workers speak one line at a time: the driver sends a request of N ≥ 1
+// pairs of the same length, each as its space-separated token ids, pairs
+// separated by " | " (at N = 1 just the ids); the worker scores them in one
+// forward pass and replies "SECONDS SCORE1 ... SCOREN" (the pass's wall
+// time and each pair's softmax(logits)[1], in request order; at N = 1
+// "SECONDS SCORE"). "rss" asks for the process's peak resident memory in
+// MB. A worker prints "ready" once loaded.
 package main
 
 import (
@@ -83,15 +86,27 @@ func openScorer(ctx context.Context, dir string, extra optsFlag) (scorers.Scorer
 	return scorers.Open(ctx, "hhem", opts)
 }
 
-// runWorker serves the driver: each input line is a pair's ids, turned
-// back into text so that the timed call is the scorer's own Score,
-// tokenization included, as `hallu score` runs it.
+// Worker defaults for the hhem scorer's batching: high enough that a
+// request's pairs always run as one forward pass (see checkOnePass).
+const (
+	workerBatch       = 1024
+	workerBatchTokens = 1 << 24
+)
+
+// runWorker serves the driver: each input line is a request of pairs'
+// ids, turned back into text so that the timed call is the scorer's own
+// Score over all the request's pairs, tokenization included, as `hallu
+// score` runs a batch.
 func runWorker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ExitOnError)
 	dir := fs.String("dir", "", "model directory (from gen)")
 	extra := optsFlag{}
 	fs.Var(extra, "opt", "extra hhem scorer option key=value (repeatable)")
 	fs.Parse(args)
+	limits, err := workerLimits(extra)
+	if err != nil {
+		return err
+	}
 	s, err := openScorer(ctx, *dir, extra)
 	if err != nil {
 		return err
@@ -99,29 +114,106 @@ func runWorker(ctx context.Context, args []string) error {
 	defer s.Close()
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 16<<20)
+	in.Buffer(make([]byte, 1<<20), 64<<20)
 	for line := 1; in.Scan(); line++ {
 		if strings.TrimSpace(in.Text()) == "rss" {
 			fmt.Printf("%.0f\n", peakRSSMB())
 			continue
 		}
-		ids, err := parseIDs(in.Text())
+		reply, err := serveRequest(ctx, s, limits, in.Text())
 		if err != nil {
 			return fmt.Errorf("stdin line %d: %w", line, err)
 		}
-		src, sum, err := pairText(ids)
-		if err != nil {
-			return fmt.Errorf("stdin line %d: %w", line, err)
-		}
-		t0 := time.Now()
-		res, err := s.Score(ctx, []scorers.Pair{{Source: src, Summary: sum}})
-		sec := time.Since(t0).Seconds()
-		if err != nil {
-			return fmt.Errorf("stdin line %d (%d tokens): %w", line, len(ids), err)
-		}
-		fmt.Printf("%.6f %.9f\n", sec, res[0].Score)
+		fmt.Println(reply)
 	}
 	return in.Err()
+}
+
+// batchLimits are the hhem scorer's batch and batch-tokens options.
+type batchLimits struct{ seqs, tokens int }
+
+// workerLimits sets the scorer's batch options to the worker defaults
+// where -opt left them out and returns the values in force.
+func workerLimits(extra optsFlag) (batchLimits, error) {
+	get := func(key string, def int) (int, error) {
+		v, ok := extra[key]
+		if !ok {
+			extra[key] = strconv.Itoa(def)
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("-opt %s=%s: %w", key, v, err)
+		}
+		return n, nil
+	}
+	seqs, err1 := get("batch", workerBatch)
+	tokens, err2 := get("batch-tokens", workerBatchTokens)
+	return batchLimits{seqs, tokens}, errors.Join(err1, err2)
+}
+
+// checkOnePass refuses a request the scorer would split into several
+// forward passes, which would time something other than one batch.
+func (l batchLimits) checkOnePass(pairs, tokens int) error {
+	if pairs > 1 && (pairs > l.seqs || pairs*tokens > l.tokens) {
+		return fmt.Errorf("%d pairs of %d tokens would not run as one forward pass (batch=%d, batch-tokens=%d)",
+			pairs, tokens, l.seqs, l.tokens)
+	}
+	return nil
+}
+
+// serveRequest scores one request's pairs in one Score call and formats
+// the reply.
+func serveRequest(ctx context.Context, s scorers.Scorer, limits batchLimits, line string) (string, error) {
+	seqs, err := parseRequest(line)
+	if err != nil {
+		return "", err
+	}
+	pairs := make([]scorers.Pair, len(seqs))
+	for j, ids := range seqs {
+		src, sum, err := pairText(ids)
+		if err != nil {
+			return "", fmt.Errorf("pair %d: %w", j, err)
+		}
+		pairs[j] = scorers.Pair{Source: src, Summary: sum}
+	}
+	n := len(seqs[0])
+	if err := limits.checkOnePass(len(pairs), n); err != nil {
+		return "", err
+	}
+	t0 := time.Now()
+	res, err := s.Score(ctx, pairs)
+	sec := time.Since(t0).Seconds()
+	if err != nil {
+		return "", fmt.Errorf("%d pair(s) of %d tokens: %w", len(pairs), n, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%.6f", sec)
+	for _, r := range res {
+		fmt.Fprintf(&b, " %.9f", r.Score)
+	}
+	return b.String(), nil
+}
+
+// parseRequest splits a request into its pairs' ids; all pairs must have
+// the same length, as the other runtimes take them as one [N, L] tensor.
+func parseRequest(line string) ([][]int, error) {
+	parts := strings.Split(line, "|")
+	seqs := make([][]int, len(parts))
+	for j, p := range parts {
+		ids, err := parseIDs(p)
+		if err != nil {
+			return nil, fmt.Errorf("pair %d: %w", j, err)
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("pair %d: no token ids", j)
+		}
+		if j > 0 && len(ids) != len(seqs[0]) {
+			return nil, fmt.Errorf("pair %d has %d tokens, pair 0 has %d: a request's pairs must have one length", j, len(ids), len(seqs[0]))
+		}
+		seqs[j] = ids
+	}
+	return seqs, nil
 }
 
 func parseIDs(s string) ([]int, error) {
