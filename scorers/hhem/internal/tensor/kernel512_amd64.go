@@ -12,6 +12,11 @@ func kernel14x16AVX512(kc int, a, b, c *float32, ldc int, acc bool)
 // broadcasts of A.
 const mr512 = 14
 
+// kBlock512 is the AVX-512 tiles' K slice: two panels of 256 k steps
+// (32 KB) stay in L1 while 14-row A micro-panels stream past them (128
+// and 192 measured no faster).
+const kBlock512 = 256
+
 //go:noescape
 func kernel6x64AVX512(kc int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, acc bool)
 
@@ -19,7 +24,7 @@ func kernel6x64AVX512(kc int, a *float32, lda int, b *float32, pstride int, c *f
 var aPacks = sync.Pool{New: func() any { return new([]float32) }}
 
 // packedA is A packed for rows [base, base+14·tiles) and all K: k block
-// kb's tile t starts at kb·kBlock·14·tiles + t·14·kc(kb), k-major within
+// kb's tile t starts at kb·kBlock512·14·tiles + t·14·kc(kb), k-major within
 // the tile (the kernel reads one 14-value column per k step), rows past
 // the end zero.
 type packedA struct {
@@ -28,7 +33,7 @@ type packedA struct {
 }
 
 func (p *packedA) tile(kb, t, kc int) []float32 {
-	off := kb*kBlock*mr512*p.tiles + t*mr512*kc
+	off := kb*kBlock512*mr512*p.tiles + t*mr512*kc
 	return p.ap[off : off+mr512*kc]
 }
 
@@ -43,9 +48,9 @@ func getPackedA(x []float32, ldx, r0, r1, k, workers int) *packedA {
 	p := &packedA{ap: (*bufp)[:tiles*mr512*k], base: r0, tiles: tiles}
 	ParallelForN(workers, tiles, func(_, t int) {
 		r := r0 + t*mr512
-		for k0 := 0; k0 < k; k0 += kBlock {
-			kc := min(kBlock, k-k0)
-			packA(p.tile(k0/kBlock, t, kc), x, ldx, r, min(r1, r+mr512), k0, kc)
+		for k0 := 0; k0 < k; k0 += kBlock512 {
+			kc := min(kBlock512, k-k0)
+			packA(p.tile(k0/kBlock512, t, kc), x, ldx, r, min(r1, r+mr512), k0, kc)
 		}
 	})
 	return p
@@ -175,8 +180,8 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 	psz := b.K * PanelWidth
 	// slice is panel p's rows [k0,k0+kc).
 	slice := func(p, k0, kc int) []float32 { return b.data[p*psz+k0*PanelWidth : p*psz+(k0+kc)*PanelWidth] }
-	for k0 := 0; k0 < b.K; k0 += kBlock {
-		kc := min(kBlock, b.K-k0)
+	for k0 := 0; k0 < b.K; k0 += kBlock512 {
+		kc := min(kBlock512, b.K-k0)
 		accK := acc || k0 > 0
 		for p := p0; p < p1; p += 2 {
 			np := min(2, p1-p)
@@ -194,12 +199,12 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 			switch {
 			case p+3 < p1:
 				nb0, nb1 = slice(p+2, k0, kc), slice(p+3, k0, kc)
-			case k0+kBlock < b.K && p0+1 < p1:
-				nkc := min(kBlock, b.K-k0-kBlock)
-				nb0, nb1 = slice(p0, k0+kBlock, nkc), slice(p0+1, k0+kBlock, nkc)
+			case k0+kBlock512 < b.K && p0+1 < p1:
+				nkc := min(kBlock512, b.K-k0-kBlock512)
+				nb0, nb1 = slice(p0, k0+kBlock512, nkc), slice(p0+1, k0+kBlock512, nkc)
 			}
 			for r := r0; r < r1; r += mr512 {
-				a := pa.tile(k0/kBlock, (r-pa.base)/mr512, kc)
+				a := pa.tile(k0/kBlock512, (r-pa.base)/mr512, kc)
 				rows := min(mr512, r1-r)
 				pf0, pf1 := b0, b1
 				if r == r0 {

@@ -102,6 +102,15 @@ func ParallelForN(workers, n int, fn func(worker, i int)) {
 		}
 		return
 	}
+	if sharedPool().run(w, n, fn) {
+		return
+	}
+	spawnFor(w, n, fn)
+}
+
+// spawnFor runs fn on w fresh goroutines: the fallback when the pool is
+// busy with another caller or too small.
+func spawnFor(w, n int, fn func(worker, i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(w)
