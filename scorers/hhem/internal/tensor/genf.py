@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes kernelf_amd64.s and kernelf_amd64.go: the fp32 AVX-512 tiles of R = 1..14 rows × two
-16-column panels.
+"""Writes kernelf_amd64.s and kernelf_amd64.go: the fp32 AVX-512 tiles of
+R = 1..14 rows × two 16-column panels.
 
 Run from this directory: python3 genf.py. One kernel per height lets the
 last row tile of a product compute only the rows it has: with 14-row
@@ -12,9 +12,11 @@ HEADER = '''//go:build amd64 && !purego
 #include "textflag.h"
 
 // The fp32 AVX-512 tiles: R rows (1..14) × two 16-column panels. A is
-// packed k-major in micro-panels of 14 rows (56 bytes per k step, rows
-// past R ignored), B is two panels (64 bytes per k step each), read from
-// b0 and b1. Accumulators: Z0..Z(2R-1); B rows: Z28/Z29; broadcasts
+// read in place, R rows lda floats apart: row r at base register r/3
+// (SI, BX, R12, R13, R15) plus r%3 row strides. Packing A instead cost
+// more than it saved (a forward pass's A is small and stays in L2). B is
+// two panels (64 bytes per k step each), read from b0 and b1.
+// Accumulators: Z0..Z(2R-1); B rows: Z28/Z29; broadcasts
 // alternate between Z30 and Z31 so consecutive rows do not wait on one
 // register. Each k step also prefetches one 64-byte line of pf0 and of
 // pf1 into L2: the caller points them at the B panels the next tiles
@@ -25,41 +27,66 @@ HEADER = '''//go:build amd64 && !purego
 MAXR = 14
 
 
+# Rows of unpacked A: row r is at base register BASES[r // 3] plus
+# (r % 3) row strides (AX bytes), so 14 rows need five base registers.
+BASES = ["SI", "BX", "R12", "R13", "R15"]
+
+
+def arow(r, off):
+    base = BASES[r // 3]
+    if r % 3 == 0:
+        return "%d(%s)" % (off, base)
+    return "%d(%s)(AX*%d)" % (off, base, r % 3)
+
+
 def kernel(r):
     out = []
     w = out.append
     name = "kernel%dx32AVX512" % r
-    kstep = "KSTEP%dx32" % r
-    lines = ["VMOVUPS (DI), Z28", "VMOVUPS (R8), Z29", "PREFETCHT1 (R10)", "PREFETCHT1 (R11)"]
-    for i in range(r):
-        bc = 30 + (i % 2)
-        lines.append("VBROADCASTSS %d(SI), Z%d" % (4 * i, bc))
-        lines.append("VFMADD231PS Z28, Z%d, Z%d" % (bc, 2 * i))
-        lines.append("VFMADD231PS Z29, Z%d, Z%d" % (bc, 2 * i + 1))
-    lines += ["ADDQ $56, SI", "ADDQ $64, DI", "ADDQ $64, R8", "ADDQ $64, R10", "ADDQ $64, R11"]
-    w("#define %s \\\n%s\n" % (kstep, "; \\\n".join("\t" + l for l in lines)))
-    w("// func %s(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)" % name)
-    w("TEXT ·%s(SB), NOSPLIT, $0-65" % name)
-    for reg, arg in [("CX", "kc+0"), ("SI", "a+8"), ("DI", "b0+16"), ("R8", "b1+24"),
-                     ("R10", "pf0+32"), ("R11", "pf1+40"), ("DX", "c+48"), ("R9", "ldc+56")]:
+    nb = (r + 2) // 3
+
+    def kstep(off, bo):
+        lines = ["VMOVUPS %d(DI), Z28" % bo, "VMOVUPS %d(R8), Z29" % bo,
+                 "PREFETCHT1 %d(R10)" % bo, "PREFETCHT1 %d(R11)" % bo]
+        for i in range(r):
+            bc = 30 + (i % 2)
+            lines.append("VBROADCASTSS %s, Z%d" % (arow(i, off), bc))
+            lines.append("VFMADD231PS Z28, Z%d, Z%d" % (bc, 2 * i))
+            lines.append("VFMADD231PS Z29, Z%d, Z%d" % (bc, 2 * i + 1))
+        return lines
+
+    def advance(k):
+        return ["ADDQ $%d, %s" % (4 * k, b) for b in BASES[:nb]] + \
+            ["ADDQ $%d, %s" % (64 * k, x) for x in ("DI", "R8", "R10", "R11")]
+
+    w("#define KSTEP%dx32 \\\n%s\n" % (r, "; \\\n".join("\t" + l for l in kstep(0, 0) + advance(1))))
+    w("#define KPAIR%dx32 \\\n%s\n" % (r, "; \\\n".join("\t" + l for l in kstep(0, 0) + kstep(4, 64) + advance(2))))
+    w("// func %s(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)" % name)
+    w("TEXT ·%s(SB), NOSPLIT, $0-73" % name)
+    for reg, arg in [("CX", "kc+0"), ("SI", "a+8"), ("AX", "lda+16"), ("DI", "b0+24"), ("R8", "b1+32"),
+                     ("R10", "pf0+40"), ("R11", "pf1+48"), ("DX", "c+56"), ("R9", "ldc+64")]:
         w("\tMOVQ %s(FP), %s" % (arg, reg))
+    w("\tSHLQ $2, AX")
     w("\tSHLQ $2, R9")
+    for i in range(1, nb):
+        # base i is row 3i: the previous base plus three strides.
+        w("\tLEAQ (%s)(AX*2), %s" % (BASES[i - 1], BASES[i]))
+        w("\tADDQ AX, %s" % BASES[i])
     for i in range(2 * r):
         w("\tVPXORD Z%d, Z%d, Z%d" % (i, i, i))
     w("\tCMPQ CX, $2")
     w("\tJLT  tail%d" % r)
     w("pair%d:" % r)
-    w("\t%s" % kstep)
-    w("\t%s" % kstep)
+    w("\tKPAIR%dx32" % r)
     w("\tSUBQ $2, CX")
     w("\tCMPQ CX, $2")
     w("\tJGE  pair%d" % r)
     w("tail%d:" % r)
     w("\tTESTQ CX, CX")
     w("\tJEQ   done%d" % r)
-    w("\t%s" % kstep)
+    w("\tKSTEP%dx32" % r)
     w("done%d:" % r)
-    w("\tMOVBLZX acc+64(FP), R8")
+    w("\tMOVBLZX acc+72(FP), R8")
     w("\tTESTQ   R8, R8")
     w("\tJNE     add%d" % r)
     for i in range(r):
@@ -91,7 +118,7 @@ package tensor
 
 %s// tilesX32 holds the two-panel tiles by height: tilesX32[r] computes r
 // rows, so a product's last row tile computes no padding rows.
-var tilesX32 = [mr512 + 1]func(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool){
+var tilesX32 = [mr512 + 1]func(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool){
 \tnil,
 %s}
 '''
@@ -103,7 +130,7 @@ def main():
         out += kernel(r)
     with open("kernelf_amd64.s", "w") as f:
         f.write("\n".join(out))
-    decls = "".join("//go:noescape\nfunc kernel%dx32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)\n\n" % r
+    decls = "".join("//go:noescape\nfunc kernel%dx32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)\n\n" % r
                     for r in range(1, MAXR + 1))
     table = "".join("\tkernel%dx32AVX512,\n" % r for r in range(1, MAXR + 1))
     with open("kernelf_amd64.go", "w") as f:

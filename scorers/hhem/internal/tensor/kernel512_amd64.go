@@ -2,11 +2,6 @@
 
 package tensor
 
-import "sync"
-
-//go:noescape
-func kernel14x16AVX512(kc int, a, b, c *float32, ldc int, acc bool)
-
 // mr512 is the AVX-512 tile's height: 14 rows × 2 panels of 16 columns
 // is 28 accumulators, leaving four of the 32 ZMM registers for B and the
 // broadcasts of A.
@@ -20,68 +15,13 @@ const kBlock512 = 256
 //go:noescape
 func kernel6x64AVX512(kc int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, acc bool)
 
-// aPacks holds buffers for A packed into 14-row micro-panels.
-var aPacks = sync.Pool{New: func() any { return new([]float32) }}
-
-// packedA is A packed for rows [base, base+14·tiles) and all K: k block
-// kb's tile t starts at kb·kBlock512·14·tiles + t·14·kc(kb), k-major within
-// the tile (the kernel reads one 14-value column per k step), rows past
-// the end zero.
-type packedA struct {
-	ap          []float32
-	base, tiles int
-}
-
-func (p *packedA) tile(kb, t, kc int) []float32 {
-	off := kb*kBlock512*mr512*p.tiles + t*mr512*kc
-	return p.ap[off : off+mr512*kc]
-}
-
-// getPackedA packs rows [r0,r1) of x (K columns), over up to workers
-// goroutines; put the result back with putPackedA.
-func getPackedA(x []float32, ldx, r0, r1, k, workers int) *packedA {
-	bufp := aPacks.Get().(*[]float32)
-	tiles := (r1 - r0 + mr512 - 1) / mr512
-	if cap(*bufp) < tiles*mr512*k {
-		*bufp = make([]float32, tiles*mr512*k)
-	}
-	p := &packedA{ap: (*bufp)[:tiles*mr512*k], base: r0, tiles: tiles}
-	ParallelForN(workers, tiles, func(_, t int) {
-		r := r0 + t*mr512
-		for k0 := 0; k0 < k; k0 += kBlock512 {
-			kc := min(kBlock512, k-k0)
-			packA(p.tile(k0/kBlock512, t, kc), x, ldx, r, min(r1, r+mr512), k0, kc)
-		}
-	})
-	return p
-}
-
-func putPackedA(p *packedA) { aPacks.Put(&p.ap) }
-
-// packA lays rows [r0,r1) (at most 14) × columns [k0,k0+kc) of x out as
-// one micro-panel, k-major, rows past r1 zero.
-func packA(tile []float32, x []float32, ldx, r0, r1, k0, kc int) {
-	rows := r1 - r0
-	for i := 0; i < rows; i++ {
-		src := x[(r0+i)*ldx+k0 : (r0+i)*ldx+k0+kc]
-		for k, v := range src {
-			tile[k*mr512+i] = v
-		}
-	}
-	for i := rows; i < mr512; i++ {
-		for k := 0; k < kc; k++ {
-			tile[k*mr512+i] = 0
-		}
-	}
-}
-
 // narrow reports whether a product is the attention's P·V shape (exactly
-// four panels, taken whole), which the 6×64 tile runs on unpacked A.
+// four panels, taken whole), which the 6×64 tile runs.
 func narrow(b *Packed, p0, p1 int) bool { return b.N == 4*PanelWidth && p0 == 0 && p1 == 4 }
 
 // mBlock512 is the AVX-512 path's most rows per work item: 16 tiles, so
-// that a 256-deep slice of packed A (224 KB) stays in L2 while a pair of
-// B panels sweeps it. Fewer, taller row blocks mean each B panel, the part
+// that a 256-deep slice of A (224 KB) stays in L2 while a pair of B
+// panels sweeps it. Fewer, taller row blocks mean each B panel, the part
 // that streams from memory, is read fewer times.
 const mBlock512 = 16 * mr512
 
@@ -93,8 +33,6 @@ func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, a
 		return false
 	}
 	w := Workers()
-	pa := getPackedA(x, ldx, 0, m, b.K, w)
-	defer putPackedA(pa)
 	panels := b.Panels()
 	// Row blocks of equal whole tiles: 512 rows are 3 blocks of 12 or 13
 	// tiles, not two of 16 and a thin third.
@@ -106,7 +44,7 @@ func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, a
 	ParallelForN(w, rowBlocks*panelTiles, func(_, item int) {
 		r := item / panelTiles * rows
 		p := item % panelTiles * ppi
-		tiles512(dst, ldd, pa, r, min(m, r+rows), b, p, min(panels, p+ppi), acc)
+		tiles512(dst, ldd, x, ldx, r, min(m, r+rows), b, p, min(panels, p+ppi), acc)
 	})
 	return true
 }
@@ -124,9 +62,7 @@ func matmulTileFast(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Pac
 		narrow512(dst, ldd, x, ldx, r0, r1, b, acc)
 		return true
 	}
-	pa := getPackedA(x, ldx, r0, r1, b.K, 1)
-	defer putPackedA(pa)
-	tiles512(dst, ldd, pa, r0, r1, b, p0, p1, acc)
+	tiles512(dst, ldd, x, ldx, r0, r1, b, p0, p1, acc)
 	return true
 }
 
@@ -174,9 +110,10 @@ func narrow512(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, 
 	}
 }
 
-// tiles512 computes rows [r0,r1) × panels [p0,p1) from packed A.
-func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
-	var edge [mr512 * 2 * PanelWidth]float32
+// tiles512 computes rows [r0,r1) × panels [p0,p1) reading A in place.
+func tiles512(dst []float32, ldd int, x []float32, ldx, r0, r1 int, b *Packed, p0, p1 int, acc bool) {
+	const w = 2 * PanelWidth
+	var edge [mr512 * w]float32
 	psz := b.K * PanelWidth
 	// slice is panel p's rows [k0,k0+kc).
 	slice := func(p, k0, kc int) []float32 { return b.data[p*psz+k0*PanelWidth : p*psz+(k0+kc)*PanelWidth] }
@@ -184,13 +121,14 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 		kc := min(kBlock512, b.K-k0)
 		accK := acc || k0 > 0
 		for p := p0; p < p1; p += 2 {
-			np := min(2, p1-p)
 			c0 := p * PanelWidth
-			cols := min(np*PanelWidth, b.N-c0)
+			cols := min(w, b.N-c0)
 			b0 := slice(p, k0, kc)
-			var b1 []float32
-			if np == 2 {
+			b1 := b0 // an odd last panel: computed twice, kept once
+			if p+1 < p1 {
 				b1 = slice(p+1, k0, kc)
+			} else {
+				cols = min(cols, PanelWidth)
 			}
 			// The panels the next pass over the rows reads: the next pair
 			// here, else the first pair of the next k block. The first
@@ -204,30 +142,24 @@ func tiles512(dst []float32, ldd int, pa *packedA, r0, r1 int, b *Packed, p0, p1
 				nb0, nb1 = slice(p0, k0+kBlock512, nkc), slice(p0+1, k0+kBlock512, nkc)
 			}
 			for r := r0; r < r1; r += mr512 {
-				a := pa.tile(k0/kBlock512, (r-pa.base)/mr512, kc)
 				rows := min(mr512, r1-r)
+				// The assembly trusts its pointers: these bounds make a
+				// caller's mistake a panic instead of corruption. The
+				// prefetches may run past a shorter next slice: a
+				// prefetch never faults.
+				a := x[r*ldx+k0 : (r+rows-1)*ldx+k0+kc]
 				pf0, pf1 := b0, b1
 				if r == r0 {
 					pf0, pf1 = nb0, nb1
 				}
-				if np == 2 && cols == 2*PanelWidth {
-					// The assembly trusts its pointers: this bound makes a
-					// caller's mistake a panic instead of corruption.
+				if cols == w {
 					c := dst[r*ldd+c0 : (r+rows-1)*ldd+c0+cols]
-					// The prefetches touch kc lines from pf0 and pf1, which
-					// may run past a shorter next slice: a prefetch never
-					// faults, so no bound is needed there.
-					tilesX32[rows](kc, &a[0], &b0[0], &b1[0], &pf0[0], &pf1[0], &c[0], ldd, accK)
+					tilesX32[rows](kc, &a[0], ldx, &b0[0], &b1[0], &pf0[0], &pf1[0], &c[0], ldd, accK)
 					continue
 				}
 				// Ragged edge: compute into a scratch tile and write back
-				// only the real rows and columns.
-				w := np * PanelWidth
-				if np == 2 {
-					kernel14x32AVX512(kc, &a[0], &b0[0], &b1[0], &b0[0], &b1[0], &edge[0], w, false)
-				} else {
-					kernel14x16AVX512(kc, &a[0], &b0[0], &edge[0], w, false)
-				}
+				// only the real columns.
+				tilesX32[rows](kc, &a[0], ldx, &b0[0], &b1[0], &pf0[0], &pf1[0], &edge[0], w, false)
 				for i := 0; i < rows; i++ {
 					d := dst[(r+i)*ldd+c0 : (r+i)*ldd+c0+cols]
 					s := edge[i*w : i*w+cols]

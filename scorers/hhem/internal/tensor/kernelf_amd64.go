@@ -5,50 +5,50 @@
 package tensor
 
 //go:noescape
-func kernel1x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel1x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel2x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel2x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel3x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel3x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel4x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel4x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel5x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel5x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel6x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel6x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel7x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel7x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel8x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel8x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel9x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel9x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel10x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel10x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel11x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel11x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel12x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel12x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel13x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel13x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 //go:noescape
-func kernel14x32AVX512(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
+func kernel14x32AVX512(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool)
 
 // tilesX32 holds the two-panel tiles by height: tilesX32[r] computes r
 // rows, so a product's last row tile computes no padding rows.
-var tilesX32 = [mr512 + 1]func(kc int, a, b0, b1, pf0, pf1, c *float32, ldc int, acc bool){
+var tilesX32 = [mr512 + 1]func(kc int, a *float32, lda int, b0, b1, pf0, pf1, c *float32, ldc int, acc bool){
 	nil,
 	kernel1x32AVX512,
 	kernel2x32AVX512,
