@@ -16,6 +16,12 @@ func geluMulAVX2(a, b *float32, n int)
 //go:noescape
 func expSumAVX2(x *float32, n int, shift float32) float32
 
+//go:noescape
+func sumSqAVX2(x *float32, n int) float64
+
+//go:noescape
+func scaleMulAVX2(dst, x, w *float32, r float32, n int)
+
 // hasAVX2FMA reports whether the AVX2 and FMA instructions the kernels use
 // are usable. cpu.X86.HasAVX2 already includes the OS's consent (XCR0 says
 // it saves the YMM registers on context switches), which covers FMA's
@@ -88,5 +94,30 @@ func geluMul(a, b []float32) {
 	geluMulAVX2(&a[0], &b[0], n)
 	if n < len(a) {
 		geluMulGo(a[n:], b[n:])
+	}
+}
+
+func sumSq(x []float32) float64 {
+	n := len(x) &^ 7
+	if !useAsm() || n == 0 {
+		return sumSqGo(x)
+	}
+	s := sumSqAVX2(&x[0], n)
+	if n < len(x) {
+		s += sumSqGo(x[n:])
+	}
+	return s
+}
+
+func scaleMul(dst, x, w []float32, r float32) {
+	n := len(x) &^ 7
+	if !useAsm() || n == 0 {
+		scaleMulGo(dst, x, w, r)
+		return
+	}
+	_, _ = dst[len(x)-1], w[len(x)-1]
+	scaleMulAVX2(&dst[0], &x[0], &w[0], r, n)
+	if n < len(x) {
+		scaleMulGo(dst[n:], x[n:], w[n:], r)
 	}
 }

@@ -20,6 +20,10 @@ func expSum(x []float32, shift float32) float32 { return expSumGo(x, shift) }
 
 func geluMul(a, b []float32) { geluMulGo(a, b) }
 
+func sumSq(x []float32) float64 { return sumSqGo(x) }
+
+func scaleMul(dst, x, w []float32, r float32) { scaleMulGo(dst, x, w, r) }
+
 func qKernel(prec Precision, steps int, a []uint32, b [2][]uint32, c []float32, ldc int, acc bool, ep *qEpilogue) {
 	qKernelGo(prec, steps, a, b, c, ldc, acc, ep)
 }

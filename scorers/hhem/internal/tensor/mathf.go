@@ -74,11 +74,19 @@ func geluMulGo(a, b []float32) {
 // RMSNorm writes x·w/√(mean(x²)+eps) into dst (T5's LayerNorm: no mean
 // subtraction, no bias). The sum of squares is taken in float64.
 func RMSNorm(dst, x, w []float32, eps float32) {
+	r := float32(1 / math.Sqrt(sumSq(x)/float64(len(x))+float64(eps)))
+	scaleMul(dst[:len(x)], x, w[:len(x)], r)
+}
+
+func sumSqGo(x []float32) float64 {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
-	r := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	return ss
+}
+
+func scaleMulGo(dst, x, w []float32, r float32) {
 	w = w[:len(x)]
 	dst = dst[:len(x)]
 	for i, v := range x {

@@ -77,7 +77,9 @@ func TestKernelPathsMatchGo(t *testing.T) {
 		sums := make([]float32, len(paths))
 		b := randSlice(r, n)
 		g := make([][]float32, len(paths))
+		nrm := make([][]float32, len(paths))
 		for i, path := range paths {
+			nrm[i] = make([]float32, n)
 			e[i] = append([]float32(nil), x[:n]...)
 			g[i] = append([]float32(nil), x[:n]...)
 			for j := range g[i] {
@@ -86,12 +88,14 @@ func TestKernelPathsMatchGo(t *testing.T) {
 			withPath(t, path, func() {
 				sums[i] = BiasExp(e[i], b)
 				GeluTanhMul(g[i], b)
+				RMSNorm(nrm[i], x[:n], b, 1e-6)
 			})
 		}
 		for i := 1; i < len(paths); i++ {
 			require.InDeltaSlice(t, toF64(e[0]), toF64(e[i]), 1e-6)
 			require.InDelta(t, sums[0], sums[i], 1e-5*float64(sums[0]))
 			require.InDeltaSlice(t, toF64(g[0]), toF64(g[i]), 1e-6)
+			require.InDeltaSlice(t, toF64(nrm[0]), toF64(nrm[i]), 1e-6)
 		}
 	}
 }
