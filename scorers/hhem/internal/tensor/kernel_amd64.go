@@ -17,6 +17,15 @@ func geluMulAVX2(a, b *float32, n int)
 func expSumAVX2(x *float32, n int, shift float32) float32
 
 //go:noescape
+func addMaxAVX512(x, b *float32, n int) float32
+
+//go:noescape
+func expSumAVX512(x *float32, n int, shift float32) float32
+
+//go:noescape
+func geluMulAVX512(a, b *float32, n int)
+
+//go:noescape
 func sumSqAVX2(x *float32, n int) float64
 
 //go:noescape
@@ -60,6 +69,15 @@ func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc
 }
 
 func addMax(x, b []float32) float32 {
+	if kernelPath == pathAVX512 && len(x) >= 16 {
+		n := len(x) &^ 15
+		_ = b[len(x)-1]
+		m := addMaxAVX512(&x[0], &b[0], n)
+		if n < len(x) {
+			m = max(m, addMaxGo(x[n:], b[n:]))
+		}
+		return m
+	}
 	n := len(x) &^ 7
 	if !useAsm() || n == 0 {
 		return addMaxGo(x, b)
@@ -73,6 +91,14 @@ func addMax(x, b []float32) float32 {
 }
 
 func expSum(x []float32, shift float32) float32 {
+	if kernelPath == pathAVX512 && len(x) >= 16 {
+		n := len(x) &^ 15
+		s := expSumAVX512(&x[0], n, shift)
+		if n < len(x) {
+			s += expSumGo(x[n:], shift)
+		}
+		return s
+	}
 	n := len(x) &^ 7
 	if !useAsm() || n == 0 {
 		return expSumGo(x, shift)
@@ -85,6 +111,15 @@ func expSum(x []float32, shift float32) float32 {
 }
 
 func geluMul(a, b []float32) {
+	if kernelPath == pathAVX512 && len(a) >= 16 {
+		n := len(a) &^ 15
+		_ = b[len(a)-1]
+		geluMulAVX512(&a[0], &b[0], n)
+		if n < len(a) {
+			geluMulGo(a[n:], b[n:])
+		}
+		return
+	}
 	n := len(a) &^ 7
 	if !useAsm() || n == 0 {
 		geluMulGo(a, b)
