@@ -189,7 +189,7 @@ func newForward(m *Model, seqs []span, total, longest int) *forward {
 		h:  make([]float32, total*c.DModel),
 		q:  make([]float32, total*inner),
 		kv: make([]float32, total*2*inner),
-		ff: make([]float32, min(total, ffChunk)*2*c.DFF),
+		ff: make([]float32, min(total, ffChunk)*ffStride(c.DFF)),
 	}
 	if inner <= c.DModel {
 		// The normed input is dead once q, k and v exist: the attention
@@ -282,19 +282,29 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 	return nil
 }
 
+// ffStride is the feed-forward intermediate's row stride: 2·DFF plus one
+// cache line. At 2·2048 floats (16 KB) every row would start in the same
+// L1 set, and the 14 rows a tile of the wo product reads at once would
+// evict one another from a 12-way cache (measured: 4-6% of a pass at 128
+// and 512 tokens). The attention's score rows, read 6 at a time, measured
+// no gain from the same padding.
+func ffStride(dff int) int { return 2*dff + 16 }
+
+
 // feedForward adds the gated-GELU feed-forward of h's rows to x's.
 func (f *forward) feedForward(l *layer, x, h []float32, rows int) {
 	c := f.m.cfg
 	d, dff := c.DModel, c.DFF
+	ld := ffStride(dff)
 	t := opStart()
-	tensor.ParMatMul(f.ff, 2*dff, h, d, rows, l.wi, false)
+	tensor.ParMatMul(f.ff, ld, h, d, rows, l.wi, false)
 	t = opDone("matmul wi", t)
 	tensor.ParallelFor(rows, func(_, r int) {
-		row := f.ff[r*2*dff : (r+1)*2*dff]
+		row := f.ff[r*ld : r*ld+2*dff]
 		tensor.GeluTanhMul(row[:dff], row[dff:])
 	})
 	t = opDone("gelu", t)
-	tensor.ParMatMul(x, d, f.ff, 2*dff, rows, l.wo, true)
+	tensor.ParMatMul(x, d, f.ff, ld, rows, l.wo, true)
 	opDone("matmul wo", t)
 }
 
