@@ -8,8 +8,8 @@ package tensor
 const mr512 = 14
 
 // kBlock512 is the AVX-512 tiles' K slice: two panels of 256 k steps
-// (32 KB) stay in L1 while 14-row A micro-panels stream past them (128
-// and 192 measured no faster).
+// (32 KB) stay in L1 while 14 rows of A stream past them (128 and 192
+// measured no faster).
 const kBlock512 = 256
 
 //go:noescape
@@ -25,9 +25,8 @@ func narrow(b *Packed, p0, p1 int) bool { return b.N == 4*PanelWidth && p0 == 0 
 // that streams from memory, is read fewer times.
 const mBlock512 = 16 * mr512
 
-// parMatMulFast is ParMatMul on the AVX-512 path: A is packed once, in
-// parallel, then work items of (row block, run of panels) run on it. It
-// reports whether it ran.
+// parMatMulFast is ParMatMul on the AVX-512 path, in work items of (row
+// block, run of panels). It reports whether it ran.
 func parMatMulFast(dst []float32, ldd int, x []float32, ldx, m int, b *Packed, acc bool) bool {
 	if !panelLayout || kernelPath != pathAVX512 || narrow(b, 0, b.Panels()) || m <= 0 || b.K == 0 {
 		return false
