@@ -290,7 +290,6 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 // no gain from the same padding.
 func ffStride(dff int) int { return 2*dff + 16 }
 
-
 // feedForward adds the gated-GELU feed-forward of h's rows to x's.
 func (f *forward) feedForward(l *layer, x, h []float32, rows int) {
 	c := f.m.cfg
