@@ -254,11 +254,19 @@ func build(src source, prec tensor.Precision) (*Model, error) {
 		ly := layer{
 			ln1: l.small(b+".layer.0.layer_norm.weight", d),
 			ln2: l.small(b+".layer.1.layer_norm.weight", d),
-			q:   l.linear([]string{b + attnPfx + "q.weight"}, inner, d),
-			kv:  l.linear([]string{b + attnPfx + "k.weight", b + attnPfx + "v.weight"}, inner, d),
 			o:   l.linear([]string{b + attnPfx + "o.weight"}, d, inner),
 			wi:  l.linear([]string{b + ffPfx + "wi_0.weight", b + ffPfx + "wi_1.weight"}, c.DFF, d),
 			wo:  l.linear([]string{b + ffPfx + "wo.weight"}, d, c.DFF),
+		}
+		q, k, v := b+attnPfx+"q.weight", b+attnPfx+"k.weight", b+attnPfx+"v.weight"
+		if i < c.Layers-1 {
+			// One product for q, k and v over the same normed input.
+			ly.qkv = l.linear([]string{q, k, v}, inner, d)
+		} else {
+			// The last block needs k and v at every position but q at
+			// position 0 only.
+			ly.q = l.linear([]string{q}, inner, d)
+			ly.kv = l.linear([]string{k, v}, inner, d)
 		}
 		m.layers = append(m.layers, ly)
 	}

@@ -26,8 +26,9 @@ type Model struct {
 
 type layer struct {
 	ln1, ln2 []float32
-	q        *tensor.Packed // DModel → inner
-	kv       *tensor.Packed // DModel → [k | v], 2·inner
+	qkv      *tensor.Packed // DModel → [q | k | v], 3·inner (all blocks but the last)
+	q        *tensor.Packed // DModel → inner (the last block)
+	kv       *tensor.Packed // DModel → [k | v], 2·inner (the last block)
 	o        *tensor.Packed // inner → DModel
 	wi       *tensor.Packed // DModel → [wi_0 | wi_1], 2·DFF
 	wo       *tensor.Packed // DFF → DModel
@@ -54,7 +55,7 @@ func (m *Model) Close() error {
 
 func (m *Model) free() {
 	for _, l := range m.layers {
-		for _, p := range []*tensor.Packed{l.q, l.kv, l.o, l.wi, l.wo} {
+		for _, p := range []*tensor.Packed{l.qkv, l.q, l.kv, l.o, l.wi, l.wo} {
 			if p != nil {
 				p.Free()
 			}
@@ -168,8 +169,7 @@ type forward struct {
 	total   int
 	x       []float32 // [total, DModel] residual stream
 	h       []float32 // [total, DModel] normed
-	q       []float32 // [total, inner]
-	kv      []float32 // [total, 2·inner]
+	qkv     []float32 // [total, 3·inner]: q, k, v of each position
 	att     []float32 // [total, inner] with row stride attLD (may alias h)
 	attLD   int
 	ff      []float32 // [ffChunk, 2·DFF]
@@ -185,11 +185,10 @@ func newForward(m *Model, seqs []span, total, longest int) *forward {
 	inner := c.Heads * c.DKV
 	f := &forward{
 		m: m, seqs: seqs, total: total, longest: longest,
-		x:  make([]float32, total*c.DModel),
-		h:  make([]float32, total*c.DModel),
-		q:  make([]float32, total*inner),
-		kv: make([]float32, total*2*inner),
-		ff: make([]float32, min(total, ffChunk)*ffStride(c.DFF)),
+		x:   make([]float32, total*c.DModel),
+		h:   make([]float32, total*c.DModel),
+		qkv: make([]float32, total*3*inner),
+		ff:  make([]float32, min(total, ffChunk)*ffStride(c.DFF)),
 	}
 	if inner <= c.DModel {
 		// The normed input is dead once q, k and v exist: the attention
@@ -239,10 +238,8 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 	t := opStart()
 	f.norm(f.h, f.x, f.total, l.ln1)
 	t = opDone("norm", t)
-	tensor.ParMatMul(f.q, inner, f.h, d, f.total, l.q, false)
-	t = opDone("matmul q", t)
-	tensor.ParMatMul(f.kv, 2*inner, f.h, d, f.total, l.kv, false)
-	t = opDone("matmul kv", t)
+	tensor.ParMatMul(f.qkv, 3*inner, f.h, d, f.total, l.qkv, false)
+	t = opDone("matmul qkv", t)
 	f.packKV()
 	t = opDone("attention", t)
 	// Work items: (sequence, head, block of queries).
@@ -264,7 +261,7 @@ func (f *forward) block(ctx context.Context, l *layer) error {
 		sp := f.seqs[it.s]
 		rows := min(queryBlock, sp.n-it.q0)
 		r := sp.start + it.q0
-		f.attend(w, it.s, it.h, it.q0, rows, f.q[r*inner+it.h*c.DKV:], inner, f.att[r*f.attLD+it.h*c.DKV:], f.attLD)
+		f.attend(w, it.s, it.h, it.q0, rows, f.qkv[r*3*inner+it.h*c.DKV:], 3*inner, f.att[r*f.attLD+it.h*c.DKV:], f.attLD)
 	})
 	if err = ctx.Err(); err != nil {
 		return err
@@ -315,11 +312,11 @@ func (f *forward) packKV() {
 	tensor.ParallelFor(len(f.seqs)*c.Heads, func(_, i int) {
 		s, h := i/c.Heads, i%c.Heads
 		sp := f.seqs[s]
-		kv := f.kv[sp.start*2*inner:]
+		kv := f.qkv[sp.start*3*inner+inner:]
 		f.kp[i].Reset(c.DKV, sp.n)
-		f.kp[i].PackNK(kv[h*c.DKV:], 2*inner)
+		f.kp[i].PackNK(kv[h*c.DKV:], 3*inner)
 		f.vp[i].Reset(sp.n, c.DKV)
-		f.vp[i].PackKN(kv[inner+h*c.DKV:], 2*inner)
+		f.vp[i].PackKN(kv[inner+h*c.DKV:], 3*inner)
 	})
 }
 
@@ -357,8 +354,8 @@ func (f *forward) lastBlock(ctx context.Context, l *layer) ([]float32, error) {
 	t := opStart()
 	f.norm(f.h, f.x, f.total, l.ln1)
 	t = opDone("norm", t)
-	tensor.ParMatMul(f.kv, 2*inner, f.h, d, f.total, l.kv, false)
-	t = opDone("matmul kv", t)
+	tensor.ParMatMul(f.qkv[inner:], 3*inner, f.h, d, f.total, l.kv, false)
+	t = opDone("matmul qkv", t)
 	f.packKV()
 	opDone("attention", t)
 	y := make([]float32, ns*d)  // residual rows

@@ -257,11 +257,8 @@ func TestBlockedAttentionMatchesNaive(t *testing.T) {
 			longest = max(longest, n)
 		}
 		f := newForward(m, seqs, total, longest)
-		for i := range f.q {
-			f.q[i] = r.Float32()*2 - 1
-		}
-		for i := range f.kv {
-			f.kv[i] = r.Float32()*2 - 1
+		for i := range f.qkv {
+			f.qkv[i] = r.Float32()*2 - 1
 		}
 		f.packKV()
 		for s, sp := range seqs {
@@ -272,9 +269,10 @@ func TestBlockedAttentionMatchesNaive(t *testing.T) {
 				v := make([]float32, sp.n*dkv)
 				for i := 0; i < sp.n; i++ {
 					row := sp.start + i
-					copy(q[i*dkv:], f.q[row*inner+h*dkv:row*inner+(h+1)*dkv])
-					copy(k[i*dkv:], f.kv[row*2*inner+h*dkv:row*2*inner+(h+1)*dkv])
-					copy(v[i*dkv:], f.kv[row*2*inner+inner+h*dkv:row*2*inner+inner+(h+1)*dkv])
+					base := row * 3 * inner
+					copy(q[i*dkv:], f.qkv[base+h*dkv:base+(h+1)*dkv])
+					copy(k[i*dkv:], f.qkv[base+inner+h*dkv:base+inner+(h+1)*dkv])
+					copy(v[i*dkv:], f.qkv[base+2*inner+h*dkv:base+2*inner+(h+1)*dkv])
 				}
 				want := naiveAttention(q, k, v, sp.n, dkv, func(d int) float32 {
 					return rel[bucket(d, buckets, 128)*heads+h]
@@ -282,7 +280,7 @@ func TestBlockedAttentionMatchesNaive(t *testing.T) {
 				for q0 := 0; q0 < sp.n; q0 += queryBlock {
 					rows := min(queryBlock, sp.n-q0)
 					row := sp.start + q0
-					f.attend(0, s, h, q0, rows, f.q[row*inner+h*dkv:], inner, f.att[row*inner+h*dkv:], inner)
+					f.attend(0, s, h, q0, rows, f.qkv[row*3*inner+h*dkv:], 3*inner, f.att[row*inner+h*dkv:], inner)
 				}
 				for i := 0; i < sp.n; i++ {
 					got := f.att[(sp.start+i)*inner+h*dkv : (sp.start+i)*inner+(h+1)*dkv]
