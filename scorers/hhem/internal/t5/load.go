@@ -251,12 +251,11 @@ func build(src source, prec tensor.Precision) (*Model, error) {
 	m.clsB = l.small(clsBias, c.NumLabels)
 	for i := 0; i < c.Layers && l.err == nil; i++ {
 		b := blockPfx + strconv.Itoa(i)
+		// Read in the checkpoint's order (norms, q, k, v, o, feed-forward):
+		// the random test source draws values in the order they are asked.
 		ly := layer{
 			ln1: l.small(b+".layer.0.layer_norm.weight", d),
 			ln2: l.small(b+".layer.1.layer_norm.weight", d),
-			o:   l.linear([]string{b + attnPfx + "o.weight"}, d, inner),
-			wi:  l.linear([]string{b + ffPfx + "wi_0.weight", b + ffPfx + "wi_1.weight"}, c.DFF, d),
-			wo:  l.linear([]string{b + ffPfx + "wo.weight"}, d, c.DFF),
 		}
 		q, k, v := b+attnPfx+"q.weight", b+attnPfx+"k.weight", b+attnPfx+"v.weight"
 		if i < c.Layers-1 {
@@ -268,6 +267,9 @@ func build(src source, prec tensor.Precision) (*Model, error) {
 			ly.q = l.linear([]string{q}, inner, d)
 			ly.kv = l.linear([]string{k, v}, inner, d)
 		}
+		ly.o = l.linear([]string{b + attnPfx + "o.weight"}, d, inner)
+		ly.wi = l.linear([]string{b + ffPfx + "wi_0.weight", b + ffPfx + "wi_1.weight"}, c.DFF, d)
+		ly.wo = l.linear([]string{b + ffPfx + "wo.weight"}, d, c.DFF)
 		m.layers = append(m.layers, ly)
 	}
 	if l.err != nil {
