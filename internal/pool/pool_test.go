@@ -257,10 +257,13 @@ func TestCancelFinishDrains(t *testing.T) {
 				err := Run(ctx, Config{Workers: workers, Ordered: ordered, InFlight: Finish}, next,
 					func(wctx context.Context, i int) (int, error) {
 						if started.Add(1) == 5 {
+							// Cancel under the source's lock: between reading the
+							// count and cancelling, the loop could otherwise pull
+							// again (seen on a loaded machine: 2 pulls past it).
 							mu.Lock()
 							pulledAtCancel = src.calls
-							mu.Unlock()
 							cancel()
+							mu.Unlock()
 						}
 						time.Sleep(time.Second)
 						if wctx.Err() != nil {
