@@ -51,8 +51,9 @@ func bestPath() int {
 	return pathGo
 }
 
-// useAsm says whether the AVX2 element-wise kernels run; the AVX-512 path
-// keeps them (they are a few percent of a forward pass).
+// useAsm says whether the element-wise assembly runs: AVX2, or on the
+// AVX-512 path the 16-lane versions where there are any (softmax and
+// GELU) and the AVX2 ones elsewhere (the norms, a percent of a pass).
 func useAsm() bool { return kernelPath >= pathAVX2 }
 
 func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc bool) {
@@ -68,22 +69,31 @@ func kernel(kc int, a []float32, lda int, b []float32, c []float32, ldc int, acc
 	kernel6x16AVX2(kc, &a[0], lda, &b[0], &c[0], ldc, acc)
 }
 
-func addMax(x, b []float32) float32 {
-	if kernelPath == pathAVX512 && len(x) >= 16 {
-		n := len(x) &^ 15
-		_ = b[len(x)-1]
-		m := addMaxAVX512(&x[0], &b[0], n)
-		if n < len(x) {
-			m = max(m, addMaxGo(x[n:], b[n:]))
-		}
-		return m
+// elemSpan is how many leading values of n the element-wise assembly
+// takes (a whole number of its vectors) and whether the 16-lane AVX-512
+// versions run; 0 leaves all n to the Go loops.
+func elemSpan(n int) (int, bool) {
+	switch {
+	case kernelPath == pathAVX512 && n >= 16:
+		return n &^ 15, true
+	case useAsm():
+		return n &^ 7, false
 	}
-	n := len(x) &^ 7
-	if !useAsm() || n == 0 {
+	return 0, false
+}
+
+func addMax(x, b []float32) float32 {
+	n, wide := elemSpan(len(x))
+	if n == 0 {
 		return addMaxGo(x, b)
 	}
 	_ = b[len(x)-1]
-	m := addMaxAVX2(&x[0], &b[0], n)
+	var m float32
+	if wide {
+		m = addMaxAVX512(&x[0], &b[0], n)
+	} else {
+		m = addMaxAVX2(&x[0], &b[0], n)
+	}
 	if n < len(x) {
 		m = max(m, addMaxGo(x[n:], b[n:]))
 	}
@@ -91,19 +101,16 @@ func addMax(x, b []float32) float32 {
 }
 
 func expSum(x []float32, shift float32) float32 {
-	if kernelPath == pathAVX512 && len(x) >= 16 {
-		n := len(x) &^ 15
-		s := expSumAVX512(&x[0], n, shift)
-		if n < len(x) {
-			s += expSumGo(x[n:], shift)
-		}
-		return s
-	}
-	n := len(x) &^ 7
-	if !useAsm() || n == 0 {
+	n, wide := elemSpan(len(x))
+	if n == 0 {
 		return expSumGo(x, shift)
 	}
-	s := expSumAVX2(&x[0], n, shift)
+	var s float32
+	if wide {
+		s = expSumAVX512(&x[0], n, shift)
+	} else {
+		s = expSumAVX2(&x[0], n, shift)
+	}
 	if n < len(x) {
 		s += expSumGo(x[n:], shift)
 	}
@@ -111,22 +118,17 @@ func expSum(x []float32, shift float32) float32 {
 }
 
 func geluMul(a, b []float32) {
-	if kernelPath == pathAVX512 && len(a) >= 16 {
-		n := len(a) &^ 15
-		_ = b[len(a)-1]
-		geluMulAVX512(&a[0], &b[0], n)
-		if n < len(a) {
-			geluMulGo(a[n:], b[n:])
-		}
-		return
-	}
-	n := len(a) &^ 7
-	if !useAsm() || n == 0 {
+	n, wide := elemSpan(len(a))
+	if n == 0 {
 		geluMulGo(a, b)
 		return
 	}
 	_ = b[len(a)-1]
-	geluMulAVX2(&a[0], &b[0], n)
+	if wide {
+		geluMulAVX512(&a[0], &b[0], n)
+	} else {
+		geluMulAVX2(&a[0], &b[0], n)
+	}
 	if n < len(a) {
 		geluMulGo(a[n:], b[n:])
 	}
